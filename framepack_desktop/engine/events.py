@@ -1,0 +1,90 @@
+"""Typed events the runner yields: the one stream the window, the CLI and the tests consume.
+
+Conventions:
+- `section` is always the section's index in TIME (0 = the start of the video). The original
+  model samples from the end towards the start, so `order` (0 = sampled first) differs from it.
+- Frame indices are positions in the final video (0 .. num_frames-1).
+- Images are numpy uint8 arrays, H x W x 3 (frames: N x H x W x 3). The engine never touches an
+  array again after yielding it, so a consumer may keep it without copying.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SectionPlan:
+    section: int          # time index
+    order: int            # sampling position, 0 = first sampled
+    start_frame: int      # first frame of this section's time range in the final video
+    end_frame: int        # one past its last frame
+    prompt: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class JobStarted:
+    job_dir: str
+    num_sections: int
+    num_frames: int
+    height: int
+    width: int
+    fps: int
+    sections: tuple[SectionPlan, ...]   # in time order
+    resumed_sections: tuple[int, ...] = ()  # time indices already finished on disk (resume)
+
+
+@dataclass(frozen=True)
+class Status:
+    """A phase that has no step count: loading models, encoding the prompt, writing the MP4."""
+    text: str
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    section: int
+    order: int
+    step: int                  # 1-based: steps done in this section
+    steps: int
+    cached: bool               # True when the step cache skipped the transformer this step
+    preview: np.ndarray | None  # small latent preview, h x w x 3 uint8 (frames side by side)
+    elapsed_s: float           # since sampling started (excludes model loading)
+    eta_s: float | None        # whole remaining job, None until it can be estimated
+
+
+@dataclass(frozen=True)
+class SectionDecoded:
+    section: int
+    order: int
+    start_frame: int           # frames[i] is final-video frame start_frame + i
+    frames: np.ndarray         # replaces whatever was shown at those positions (blended overlap)
+    ready_start: int           # frames [ready_start, ready_end) of the final video now exist
+    ready_end: int
+    frame_store: str           # path of the disk frame store holding every decoded frame
+    skipped_steps: int = 0     # steps the step cache skipped in this section
+
+
+@dataclass(frozen=True)
+class Finished:
+    video: str
+    job_json: str
+    num_frames: int
+    seconds: float             # wall time of the whole run
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    video: str | None          # a playable MP4 of what exists, None if nothing was decoded
+    num_frames: int
+    finished_sections: tuple[int, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str               # one or two sentences a user can act on
+    detail: str = ""           # traceback or technical detail, for the log
+
+
+Event = JobStarted | Status | StepProgress | SectionDecoded | Finished | Cancelled | Failed

@@ -1,0 +1,151 @@
+"""The Job: one immutable value describing a whole generation.
+
+Everything a generation needs is here, so the same JSON re-runs the same video: the CLI's
+`render --from`, the queue, crash resume and "load settings from this video" all go through
+`Job.from_json`. Paths are stored as given (strings); the runner resolves them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BadSettings
+
+VARIANTS = ("original", "f1")
+SAMPLERS = ("unipc", "euler")
+RESOLUTIONS = (320, 480, 640, 720)
+PRECISIONS = ("auto", "bf16", "fp16", "fp32", "fp8", "int8", "nf4")
+MEMORY_MODES = ("auto", "gpu", "model_offload", "group_offload")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Job:
+    image: str
+    prompt: str
+    output: str
+    end_image: str | None = None
+    negative_prompt: str = ""
+    seconds: float = 5.0
+    variant: str = "original"
+    resolution: int = 640
+    steps: int = 25
+    gs: float = 10.0
+    cfg: float = 1.0
+    rescale: float = 0.0
+    window: int = 9
+    sampler: str = "unipc"
+    teacache: float = 0.15
+    seed: int = 31337
+    crf: int = 16
+    fps: int = 30
+    end_influence: float = 0.5
+    models: str = "demo"
+    precision: str = "auto"
+    memory: str = "auto"
+    keep_free_gb: float = 6.0
+    device: str = "auto"
+    attention: str = "auto"
+    section_seeds: dict[int, int] = field(default_factory=dict)
+    section_prompts: dict[int, str] = field(default_factory=dict)
+
+    # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
+    @property
+    def num_sections(self) -> int:
+        return max(round(self.seconds * 30 / (4 * self.window)), 1)
+
+    @property
+    def num_frames(self) -> int:
+        return 4 * self.window * self.num_sections + 1
+
+    @property
+    def duration(self) -> float:
+        return self.num_frames / self.fps
+
+    def seed_for(self, section: int) -> int:
+        """Seed of one section (time index); overrides let a section be redone on its own."""
+        return self.section_seeds.get(section, self.seed)
+
+    # ----- checks -----
+    def validate(self) -> "Job":
+        def bad(msg: str) -> BadSettings:
+            return BadSettings(msg)
+
+        if not isinstance(self.seconds, (int, float)) or not math.isfinite(self.seconds) or self.seconds <= 0:
+            raise bad(f"Video length must be more than 0 seconds (got {self.seconds}).")
+        if self.seconds > 600:
+            raise bad(f"Video length {self.seconds:g} s is more than the 600 s this app supports; split it into parts.")
+        if self.variant not in VARIANTS:
+            raise bad(f"Unknown variant '{self.variant}': use 'original' or 'f1'.")
+        if self.sampler not in SAMPLERS:
+            raise bad(f"Unknown sampler '{self.sampler}': use 'unipc' or 'euler'.")
+        if self.resolution < 128 or self.resolution > 1280:
+            raise bad(f"Resolution class {self.resolution} is out of range: use 320, 480, 640 or 720.")
+        if self.end_image and self.variant == "f1":
+            raise bad("An end image works only with the original model; choose variant 'original' or drop the end image.")
+        if not 1 <= self.steps <= 200:
+            raise bad(f"Steps must be between 1 and 200 (got {self.steps}).")
+        if not 1 <= self.window <= 33:
+            raise bad(f"Latent window must be between 1 and 33 (got {self.window}).")
+        if self.gs < 0 or self.cfg < 0 or self.rescale < 0 or self.rescale > 1:
+            raise bad("Guidance must be non-negative and rescale between 0 and 1.")
+        if self.teacache < 0:
+            raise bad("TeaCache threshold must be 0 or more (0 or 'off' turns it off).")
+        if not 0 <= self.crf <= 51:
+            raise bad(f"CRF must be between 0 and 51 (got {self.crf}).")
+        if not 0 <= self.end_influence <= 1:
+            raise bad(f"End-image influence must be between 0 and 1 (got {self.end_influence}).")
+        if self.precision not in PRECISIONS:
+            raise bad(f"Unknown precision '{self.precision}': use one of {', '.join(PRECISIONS)}.")
+        if self.memory not in MEMORY_MODES:
+            raise bad(f"Unknown memory mode '{self.memory}': use one of {', '.join(MEMORY_MODES)}.")
+        if not self.prompt.strip() and not self.section_prompts:
+            raise bad("The prompt is empty: describe the motion you want.")
+        for s in list(self.section_seeds) + list(self.section_prompts):
+            if not 0 <= s < self.num_sections:
+                raise bad(f"Section override {s} is outside the video's {self.num_sections} sections.")
+        return self
+
+    # ----- JSON -----
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["section_seeds"] = {str(k): v for k, v in self.section_seeds.items()}
+        d["section_prompts"] = {str(k): v for k, v in self.section_prompts.items()}
+        d["format"] = FORMAT_VERSION
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Job":
+        d = dict(d)
+        d.pop("format", None)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise BadSettings(f"This job file has settings this version does not know: {', '.join(unknown)}.")
+        d["section_seeds"] = {int(k): int(v) for k, v in d.get("section_seeds", {}).items()}
+        d["section_prompts"] = {int(k): str(v) for k, v in d.get("section_prompts", {}).items()}
+        return cls(**d)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Job":
+        try:
+            return cls.from_dict(json.loads(text))
+        except (json.JSONDecodeError, TypeError) as e:
+            raise BadSettings(f"The job file is not valid job JSON ({e}).") from e
+
+    def replace(self, **changes: Any) -> "Job":
+        return dataclasses.replace(self, **changes)
+
+    # ----- where its files live -----
+    @property
+    def job_dir(self) -> Path:
+        """Working folder beside the output: job.json, section latents, frame store, log."""
+        out = Path(self.output)
+        return out.parent / (out.stem + ".job")

@@ -1,0 +1,1 @@
+"""Qt widgets. Never imports torch, diffusers or transformers."""
