@@ -1,0 +1,357 @@
+"""Runs a Job: the FramePack section loop, as a generator of events.
+
+One section at a time: build the packed history context, sample the window (UniPC or Euler, with
+the TeaCache step cache), save the section's latents, decode only its newest latents, crossfade
+them into the disk frame store, report. History latents and frames live on the CPU and on disk,
+so nothing grows with the video's length on the GPU or in RAM. The MP4 is encoded once at the end.
+
+The same generator drives the window (through ui/worker.py), the CLI and the tests. Problems a user
+can fix arrive as a `Failed` event with a message; `cancel` (a threading.Event) is checked before
+every model call, so Stop takes effect within one sampling step.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import events as ev
+from .atomic import atomic_write_text
+from .conditioning import PromptEmbeds, blend_image_embeds, encode_image_embeds, encode_latent
+from .errors import JobCancelled, ModelsMissing, OutputNotWritable, UserError
+from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
+from .job import Job
+from .jobfolder import JobFolder, section_fingerprints
+from .models.layout import missing_components
+from .models.loader import resolve_models_dir
+from .sampling import context as ctx
+from .sampling.prompts import prompts_for_sections
+from .sampling.samplers import iter_sample
+from .sampling.schedule import flux_mu, shifted_sigmas
+from .sampling.teacache import step_cache
+from .session import ModelSession, Placement
+from .video.blend import crossfade, pixels_to_uint8
+from .video.framestore import FrameStore
+from .video.mp4 import write_mp4
+from .video.preview import latent_preview
+
+
+def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSession | None = None) -> Iterator[ev.Event]:
+    """Generate `job`, yielding events; always ends with Finished, Cancelled or Failed."""
+    run = _JobRun(job, cancel or threading.Event(), session or ModelSession())
+    try:
+        yield from run.generate()
+    except JobCancelled:
+        yield run.cancelled()
+    except UserError as e:
+        run.log(f"failed: {e}")
+        yield ev.Failed(str(e))
+    except torch.OutOfMemoryError:
+        run.log("out of memory:\n" + traceback.format_exc())
+        yield ev.Failed(
+            "The GPU ran out of memory. Choose a lower resolution or a lighter precision (fp8), or raise "
+            "'GPU memory to keep free' so more is offloaded. Finished sections are kept: Generate continues.",
+            traceback.format_exc(),
+        )
+    except Exception as e:  # noqa: BLE001 - last line of defence: the message must reach the user
+        run.log("unexpected error:\n" + traceback.format_exc())
+        yield ev.Failed(f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
+    finally:
+        run.close()
+
+
+def choose_placement(job: Job) -> Placement:
+    """Device and dtypes: bf16 transformer and fp16 encoders on CUDA, as the original; fp32 on CPU."""
+    if job.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(job.device)
+    if device.type == "cpu":
+        return Placement(device, torch.float32, torch.float32, torch.float32, torch.float32)
+    named = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+    return Placement(device, named.get(job.precision, torch.bfloat16), torch.float16, torch.float16, torch.float16)
+
+
+def section_noise(seed: int, order: int, shape: tuple[int, ...]) -> torch.Tensor:
+    """Draw number `order` of a CPU generator seeded with `seed` (docs/ARCHITECTURE.md, Noise)."""
+    gen = torch.Generator("cpu").manual_seed(seed)
+    for _ in range(order):
+        torch.randn(shape, generator=gen, dtype=torch.float32)
+    return torch.randn(shape, generator=gen, dtype=torch.float32)
+
+
+def guided_velocity(v: torch.Tensor, v_neg: torch.Tensor, scale: float, rescale: float) -> torch.Tensor:
+    """Real classifier-free guidance, with the original's std rescale."""
+    guided = v_neg + scale * (v - v_neg)
+    if rescale <= 0:
+        return guided
+    dims = list(range(1, v.ndim))
+    factor = v.std(dim=dims, keepdim=True) / guided.std(dim=dims, keepdim=True)
+    return guided * (rescale * factor + (1 - rescale))
+
+
+@dataclass
+class _Eta:
+    """Seconds per computed step (smoothed) and per decode, for the remaining-time estimate."""
+    step_s: float | None = None
+    decode_s: float = 0.0
+
+    def step(self, seconds: float) -> None:
+        self.step_s = seconds if self.step_s is None else 0.8 * self.step_s + 0.2 * seconds
+
+    def remaining(self, steps_left: int, decodes_left: int) -> float | None:
+        return None if self.step_s is None else steps_left * self.step_s + decodes_left * self.decode_s
+
+
+class _JobRun:
+    def __init__(self, job: Job, cancel: threading.Event, session: ModelSession):
+        self.job = job
+        self.cancel = cancel
+        self.session = session
+        self.folder: JobFolder | None = None
+        self.store: FrameStore | None = None
+        self.started = time.monotonic()
+        self.eta = _Eta()
+
+    # ----- housekeeping -----
+    def log(self, text: str) -> None:
+        if self.folder:
+            self.folder.log(text)
+
+    def close(self) -> None:
+        if self.store:
+            self.store.close()
+        if self.folder:
+            self.folder.close()
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise JobCancelled()
+
+    def cancelled(self) -> ev.Cancelled:
+        finished = tuple(s for s in range(self.job.num_sections) if self.folder and self.folder.section_path(s).exists())
+        if self.store is None:
+            return ev.Cancelled(None, 0, finished)
+        a, b = self.store.valid_span()
+        if b <= a:
+            return ev.Cancelled(None, 0, finished)
+        out = Path(self.job.output)
+        partial = out.with_name(out.stem + "-partial.mp4")
+        write_mp4(partial, self.store.iter_frames(a, b), self.store.width, self.store.height,
+                  fps=self.job.fps, crf=self.job.crf, metadata=self.job.to_json())
+        self.log(f"stopped; {b - a} frames written to {partial}")
+        return ev.Cancelled(str(partial), b - a, finished)
+
+    def open_folder(self) -> None:
+        out = Path(self.job.output)
+        if out.suffix.lower() != ".mp4":
+            raise OutputNotWritable(f"The output '{out}' must be a file name ending in .mp4.")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self.folder = JobFolder(self.job)
+        except OSError as e:
+            raise OutputNotWritable(
+                f"Cannot write to '{out.parent}' ({e.strerror}). Choose an output folder you can write to."
+            ) from e
+
+    # ----- the job -----
+    def generate(self) -> Iterator[ev.Event]:
+        job = self.job.validate()
+        n, w = job.num_sections, job.window
+        self.open_folder()
+        folder = self.folder
+        models_dir = resolve_models_dir(job.models)
+        missing = missing_components(models_dir, job.variant)
+        if missing:
+            raise ModelsMissing(
+                f"The models folder '{models_dir}' lacks: {', '.join(missing)}. Run "
+                "'framepack-desktop models download' (or 'framepack-desktop models demo' for the test models)."
+            )
+        place = choose_placement(job)
+
+        start_img = load_image(job.image)
+        height, width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
+        start_px = to_model_tensor(fit_to_bucket(start_img, height, width))
+        end_px = None
+        if job.end_image:
+            end_px = to_model_tensor(fit_to_bucket(load_image(job.end_image), height, width))
+
+        starts = [4 * w * s for s in range(n)]
+        prompts = prompts_for_sections(job.prompt, [s / job.fps for s in starts], job.section_prompts)
+        orders = ctx.sampling_orders(job.variant, n)
+        prints = section_fingerprints(job, orders, prompts)
+        plans = tuple(
+            ev.SectionPlan(s, orders.index(s), starts[s], starts[s + 1] if s + 1 < n else job.num_frames,
+                           prompts[s], job.seed_for(s))
+            for s in range(n)
+        )
+        kept = tuple(s for s in orders if folder.has_section(s, prints[s]))
+        yield ev.JobStarted(str(folder.path), n, job.num_frames, height, width, job.fps, plans, kept)
+        self.log(f"started: {n} sections, {job.num_frames} frames at {width}x{height} on {place.device}; "
+                 f"{len(kept)} sections already done")
+
+        yield ev.Status("Encoding the prompt")
+        self.check()
+        wanted = list(dict.fromkeys(prompts)) + ([job.negative_prompt] if job.cfg != 1 else [])
+        embeds = self.session.prompt_embeds(models_dir, wanted, place)
+        self.check()
+        yield ev.Status("Encoding the image")
+        enc = self.session.image_encoder(models_dir, place)
+        start_embeds = encode_image_embeds(enc.model, enc.processor, start_px)
+        end_embeds = encode_image_embeds(enc.model, enc.processor, end_px) if end_px is not None else None
+        image_embeds = blend_image_embeds(start_embeds, end_embeds, job.end_influence)
+        vae = self.session.vae(models_dir, place)
+        start_latent = encode_latent(vae, start_px)
+        end_latent = encode_latent(vae, end_px) if end_px is not None else None
+        self.check()
+        yield ev.Status("Loading the video model")
+        transformer = self.session.transformer(models_dir, job.variant, place)
+        self.check()
+
+        chain = [prints[s] for s in orders]
+        decoded = self.open_store(height, width, chain)
+        history = ctx.initial_history(start_latent, job.variant)
+        generated = 1 if job.variant == "f1" else 0
+        steps_left = job.steps * (n - len(kept))
+        prev_tail: np.ndarray | None = None
+        shape = (1, start_latent.shape[1], w, *start_latent.shape[-2:])
+
+        for order, section in enumerate(orders):
+            before, generated_before = history, generated
+            latents = folder.load_section(section, prints[section])
+            skipped = 0
+            if latents is None:
+                self.log(f"section {section}: sampling (seed {job.seed_for(section)}, prompt {prompts[section]!r})")
+                sampler = self.sample_section(
+                    transformer, place, history, start_latent, end_latent, order, section,
+                    section_noise(job.seed_for(section), order, shape),
+                    embeds[prompts[section]], embeds[job.negative_prompt] if job.cfg != 1 else None,
+                    image_embeds, steps_left, n - order,
+                )
+                latents, skipped = yield from sampler
+                steps_left -= job.steps
+                folder.save_section(section, latents, prints[section])
+            history = ctx.add_to_history(job.variant, history, latents, order, n, start_latent)
+            generated += latents.shape[2] + (1 if job.variant == "original" and order == n - 1 else 0)
+            if order < len(decoded):
+                continue
+            if order > 0 and prev_tail is None:
+                prev_tail = self.overlap_tail(self.decode_order(vae, before, order - 1, generated_before))
+            self.check()
+            yield ev.Status(f"Decoding section {section + 1} of {n}")
+            t = time.monotonic()
+            raw = self.decode_order(vae, history, order, generated)
+            start, frames = self.place_chunk(raw, prev_tail, generated)
+            self.store.write(start, frames)
+            prev_tail = self.overlap_tail(raw)
+            decoded.append(prints[section])
+            folder.set_decoded(decoded)
+            self.eta.decode_s = time.monotonic() - t
+            a, b = self.store.valid_span()
+            self.log(f"section {section}: frames {start}..{start + len(frames) - 1} decoded ({skipped} steps cached)")
+            yield ev.SectionDecoded(section, order, start, frames, a, b, str(self.store.folder), skipped)
+
+        yield ev.Status("Writing the MP4")
+        self.check()
+        out = Path(job.output)
+        write_mp4(out, self.store.iter_frames(0, job.num_frames), width, height, fps=job.fps, crf=job.crf,
+                  metadata=job.to_json())
+        json_path = out.with_suffix(".json")
+        atomic_write_text(json_path, job.to_json())
+        self.log(f"finished: {out}")
+        yield ev.Finished(str(out), str(json_path), job.num_frames, time.monotonic() - self.started)
+
+    def open_store(self, height: int, width: int, chain: list[str]) -> list[str]:
+        """Reopen the frame store when what it holds is a prefix of this job's chain, else start it anew."""
+        folder = self.folder.path / "frames"
+        decoded = self.folder.decoded()
+        if decoded and decoded == chain[: len(decoded)] and (folder / "frames.json").exists():
+            self.store = FrameStore.open(folder)
+            return decoded
+        self.store = FrameStore.create(folder, self.job.num_frames, height, width)
+        self.folder.set_decoded([])
+        return []
+
+    def sample_section(self, transformer, place: Placement, history, start_latent, end_latent, order: int,
+                       section: int, noise: torch.Tensor, positive: PromptEmbeds, negative: PromptEmbeds | None,
+                       image_embeds: torch.Tensor, steps_left: int, sections_left: int):
+        """Sample one section's window; yields StepProgress per step, returns (latents, skipped steps)."""
+        job = self.job
+        context = ctx.build_context(job.variant, order, job.num_sections, job.window, history, start_latent, end_latent)
+        device, dtype = place.device, place.transformer_dtype
+        history_kwargs = context.as_kwargs(dtype, device)
+        seq_len = noise.shape[2] * noise.shape[3] * noise.shape[4] / transformer.config.patch_size ** 2
+        sigmas = shifted_sigmas(job.steps, flux_mu(seq_len))
+        # The original hands timestep and guidance to the model in its dtype (10 * 1000 -> 9984 in bf16).
+        guidance = torch.tensor([job.gs * 1000.0], device=device).to(dtype)
+        conds = [positive.to(device, dtype)] + ([negative.to(device, dtype)] if negative is not None else [])
+        image = image_embeds.to(device=device, dtype=dtype)
+
+        with torch.no_grad(), step_cache(transformer, job.teacache if job.teacache > 0 else None, job.steps) as cache:
+            def velocity(x: torch.Tensor, sigma: float, i: int) -> torch.Tensor:
+                self.check()
+                t = time.monotonic()
+                timestep = torch.tensor([sigma * 1000.0], device=device).to(dtype)
+                v = [
+                    transformer(hidden_states=x.to(device=device, dtype=dtype), timestep=timestep, guidance=guidance,
+                                image_embeds=image, return_dict=False, **cond, **history_kwargs)[0].float()
+                    for cond in conds
+                ]
+                out = guided_velocity(v[0], v[1], job.cfg, job.rescale) if len(v) == 2 else v[0]
+                if not (cache and cache.last_skipped):
+                    self.eta.step(time.monotonic() - t)
+                return out.cpu()
+
+            steps = iter_sample(velocity, noise, sigmas, job.sampler)
+            while True:
+                try:
+                    i, x0 = next(steps)
+                except StopIteration as done:
+                    latents = done.value
+                    break
+                left = steps_left - (i + 1)
+                yield ev.StepProgress(
+                    section, order, i + 1, job.steps, bool(cache and cache.last_skipped), latent_preview(x0),
+                    time.monotonic() - self.started, self.eta.remaining(left, sections_left),
+                )
+            skipped = cache.skipped if cache else 0
+        return latents.float().cpu(), skipped
+
+    # ----- decoding -----
+    def decode_order(self, vae, history: torch.Tensor, order: int, generated: int) -> np.ndarray:
+        """Decode what the section sampled at `order` adds: float32 frames T x H x W x 3 in [-1, 1]."""
+        a, b = ctx.decode_slice(self.job.variant, order, self.job.num_sections, self.job.window, generated)
+        latents = ctx.generated_latents(self.job.variant, history, generated)[:, :, a:b]
+        with torch.no_grad():
+            x = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
+            pixels = vae.decode(x, return_dict=False)[0]
+        return pixels[0].float().permute(1, 2, 3, 0).cpu().numpy()
+
+    def overlap_tail(self, raw: np.ndarray) -> np.ndarray:
+        """The raw frames of a chunk that the next chunk will crossfade with."""
+        overlap = 4 * self.job.window - 3
+        return raw[:overlap].copy() if self.job.variant == "original" else raw[-overlap:].copy()
+
+    def place_chunk(self, raw: np.ndarray, prev_tail: np.ndarray | None, generated: int) -> tuple[int, np.ndarray]:
+        """Where a decoded chunk lands in the final video, crossfaded with the previous chunk.
+
+        The crossfade uses the previous chunk's raw float frames, as the original does, so
+        re-decoding a section after a crash writes identical frames.
+        """
+        overlap = 4 * self.job.window - 3
+        present = ctx.frames_of(generated)
+        if self.job.variant == "original":
+            start = self.job.num_frames - present
+            if prev_tail is not None:
+                raw = np.concatenate([raw[:-overlap], crossfade(raw[-overlap:], prev_tail)], axis=0)
+        else:
+            start = present - raw.shape[0]
+            if prev_tail is not None:
+                raw = np.concatenate([crossfade(prev_tail, raw[:overlap]), raw[overlap:]], axis=0)
+        return start, pixels_to_uint8(raw)
