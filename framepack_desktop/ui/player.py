@@ -1,0 +1,178 @@
+"""The frame-buffer player: the frame at the playhead, large, drawn with QPainter from numpy.
+
+No QtMultimedia: the video is still being generated, its frames live in a disk frame store and
+arrive section by section, so the player simply paints whatever frame the playhead points at.
+Where no frame exists yet it paints the section's latent preview (while it is being sampled)
+or a card saying when that part of the video will be made.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QFont, QImage, QPainter, QPainterPath, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from . import theme
+from .frame_cache import FrameCache
+from .qimage import to_qimage
+from .timeline_model import DONE, FAILED, PLANNED, SAMPLING, STOPPED, TimelineModel
+
+DEMO_TEXT = "DEMO MODELS · random weights · the video is noise"
+
+
+def preview_tile(preview: np.ndarray, frame: int, start: int, end: int, aspect: float) -> np.ndarray:
+    """The part of a side-by-side latent preview that belongs to `frame` of a section [start, end)."""
+    h, w = preview.shape[:2]
+    tile_w = max(1, round(h * aspect)) if aspect > 0 else w
+    tiles = max(1, w // tile_w)
+    k = min(tiles - 1, (frame - start) * tiles // max(end - start, 1))
+    return preview[:, k * tile_w:(k + 1) * tile_w] if tiles > 1 else preview
+
+
+class PlayerView(QWidget):
+    def __init__(self, model: TimelineModel, frames: FrameCache, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.frames = frames
+        self.position = 0
+        self.shown = "empty"              # what the last paint showed: frame/preview/pending/empty
+        self._array: np.ndarray | None = None
+        self._image: QImage | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 200)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+
+    def sizeHint(self) -> QSize:
+        return QSize(800, 520)
+
+    def show_frame(self, position: int) -> None:
+        self.position = position
+        self.update()
+
+    def current_frame(self) -> np.ndarray | None:
+        """The decoded frame at the playhead (what Export frame saves), if it exists."""
+        if not self.model.is_ready(self.position):
+            return None
+        return self.frames.get(self.position)
+
+    # ----- painting -----
+    def paintEvent(self, event: QPaintEvent) -> None:
+        pal = theme.current()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), pal.color("stage"))
+        frame = self.current_frame()
+        section = self.model.section_at(self.position)
+        if frame is not None:
+            self._paint_image(p, self._qimage(frame), smooth=True)
+            self.shown = "frame"
+        elif section is not None and section.state == SAMPLING and section.preview is not None:
+            aspect = self.model.width / self.model.height if self.model.height else 0.0
+            tile = preview_tile(section.preview, self.position, section.start_frame, section.end_frame, aspect)
+            self._paint_image(p, to_qimage(tile), smooth=False)
+            self._caption(p, f"Latent preview · step {section.step}/{section.steps}")
+            self.shown = "preview"
+        elif section is not None:
+            self._paint_card(p, section)
+            self.shown = "pending"
+        else:
+            self._paint_empty(p)
+            self.shown = "empty"
+        if self.model.demo:
+            self._chip(p, DEMO_TEXT)
+        p.end()
+
+    def _qimage(self, frame: np.ndarray) -> QImage:
+        if frame is not self._array:
+            self._array, self._image = frame, to_qimage(frame)
+        return self._image
+
+    def _target(self, w: int, h: int) -> QRectF:
+        margin = 12
+        area = self.rect().adjusted(margin, margin, -margin, -margin)
+        scale = min(area.width() / w, area.height() / h)
+        tw, th = w * scale, h * scale
+        return QRectF(area.x() + (area.width() - tw) / 2, area.y() + (area.height() - th) / 2, tw, th)
+
+    def _paint_image(self, p: QPainter, image: QImage, smooth: bool) -> None:
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+        target = self._target(self._video_size(image)[0], self._video_size(image)[1])
+        p.drawImage(target, image, QRectF(image.rect()))
+
+    def _video_size(self, image: QImage) -> tuple[int, int]:
+        """Previews are tiny: draw them at the video's aspect so nothing jumps when frames come."""
+        if self.model.width and self.model.height:
+            return self.model.width, self.model.height
+        return image.width(), image.height()
+
+    def _paint_card(self, p: QPainter, section) -> None:
+        pal = theme.current()
+        w, h = (self.model.width, self.model.height) if self.model.height else (16, 9)
+        target = self._target(w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(pal.color("panel"))
+        p.drawRoundedRect(target, 8, 8)
+        title = {
+            PLANNED: f"Section {section.section + 1}",
+            DONE: f"Section {section.section + 1}",
+            STOPPED: f"Section {section.section + 1} was stopped",
+            FAILED: f"Section {section.section + 1} failed",
+        }.get(section.state, f"Section {section.section + 1} is waiting")
+        when = f"sampled {_ordinal(section.order + 1)} of {len(self.model.sections)}"
+        t0, t1 = section.start_frame / self.model.fps, section.end_frame / self.model.fps
+        lines = [f"{t0:.1f} s – {t1:.1f} s · {when}", section.prompt.strip() or "(no prompt)"]
+        self._text_block(p, target, title, lines)
+
+    def _paint_empty(self, p: QPainter) -> None:
+        target = self._target(16, 9)
+        self._text_block(p, target, "Drop an image to begin",
+                         ["Drag a picture onto the window, paste it with Ctrl+V, or click the start image box.",
+                          "Then describe the motion and press Generate."])
+
+    def _text_block(self, p: QPainter, rect: QRectF, title: str, lines: list[str]) -> None:
+        pal = theme.current()
+        f = QFont(self.font())
+        f.setPointSizeF(f.pointSizeF() * 1.5)
+        f.setBold(True)
+        p.setFont(f)
+        p.setPen(pal.color("text"))
+        mid = rect.center().y()
+        title_rect = QRectF(rect.x() + 24, mid - 48, rect.width() - 48, 36)
+        p.drawText(title_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, title)
+        p.setFont(self.font())
+        p.setPen(pal.color("text_dim"))
+        body = QRectF(rect.x() + 24, mid - 4, rect.width() - 48, rect.height() / 2 - 8)
+        p.drawText(body, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                   "\n".join(lines))
+
+    def _caption(self, p: QPainter, text: str) -> None:
+        pal = theme.current()
+        fm = p.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 20, fm.height() + 10
+        r = QRectF((self.width() - w) / 2, self.height() - h - 20, w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(pal.color("stage", 200))
+        p.drawRoundedRect(r, h / 2, h / 2)
+        p.setPen(pal.color("sampling"))
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _chip(self, p: QPainter, text: str) -> None:
+        pal = theme.current()
+        f = QFont(self.font())
+        f.setBold(True)
+        p.setFont(f)
+        fm = p.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 24, fm.height() + 10
+        r = QRectF(20, 20, w, h)
+        path = QPainterPath()
+        path.addRoundedRect(r, h / 2, h / 2)
+        p.fillPath(path, pal.color("warn_bg", 230))
+        p.setPen(pal.color("warn"))
+        p.drawPath(path)
+        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+        p.setFont(self.font())
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

@@ -1,0 +1,143 @@
+"""Dark and light themes: one palette feeds the style sheet, Qt's palette and the painted widgets.
+
+"system" follows the desktop's colour scheme (Qt 6.5+ reports it) and switches live when the
+desktop does; when the system does not say, dark is used, the usual choice for video tools.
+Icons are monochrome SVGs recoloured to the theme's text colour, so one set serves both themes
+and stays sharp at any display scaling.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+
+from PySide6.QtCore import QByteArray, QSize, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication
+
+
+def resources_dir() -> Path:
+    """`resources/` of a source checkout, or the copy packaged inside the package."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "resources", here.parent / "resources"):
+        if (candidate / "style" / "app.qss").is_file():
+            return candidate
+    raise FileNotFoundError(f"resources/ not found next to {here}")
+
+
+@dataclass(frozen=True)
+class Palette:
+    name: str
+    bg: str
+    panel: str
+    panel2: str
+    stage: str
+    field: str
+    border: str
+    button: str
+    button_hover: str
+    text: str
+    text_dim: str
+    accent: str
+    accent_hover: str
+    accent_soft: str
+    done: str
+    sampling: str
+    pending: str
+    error: str
+    error_bg: str
+    warn: str
+    warn_bg: str
+
+    def color(self, name: str, alpha: int = 255) -> QColor:
+        c = QColor(getattr(self, name))
+        c.setAlpha(alpha)
+        return c
+
+
+DARK = Palette(
+    name="dark", bg="#16171b", panel="#1e2025", panel2="#272a31", stage="#0e0f12", field="#15161a",
+    border="#33363e", button="#2a2d34", button_hover="#343842", text="#e7e8eb", text_dim="#9198a3",
+    accent="#4c8dff", accent_hover="#6a9fff", accent_soft="#233a63", done="#3fb68b",
+    sampling="#f0a73a", pending="#3a3e47", error="#e5534b", error_bg="#3a1f1f", warn="#e0a43a",
+    warn_bg="#3a2e17",
+)
+LIGHT = Palette(
+    name="light", bg="#eef0f3", panel="#ffffff", panel2="#f3f4f7", stage="#1b1c20", field="#ffffff",
+    border="#d3d7de", button="#f4f5f8", button_hover="#e6e9ef", text="#1c1f24", text_dim="#5d6571",
+    accent="#2f6fec", accent_hover="#4a83f0", accent_soft="#d9e5fd", done="#23996f",
+    sampling="#d98a12", pending="#c9ced6", error="#cf3b33", error_bg="#fbe3e1", warn="#9a6a0c",
+    warn_bg="#fbf0d9",
+)
+
+_current = DARK
+
+
+def current() -> Palette:
+    return _current
+
+
+def system_prefers_light() -> bool:
+    hints = QGuiApplication.styleHints()
+    return hints.colorScheme() == Qt.ColorScheme.Light
+
+
+def resolve(choice: str) -> Palette:
+    """"dark", "light" or "system" → the palette to use now."""
+    if choice == "light" or (choice == "system" and system_prefers_light()):
+        return LIGHT
+    return DARK
+
+
+def apply(app: QApplication, choice: str) -> Palette:
+    """Style the whole application; safe to call again when the user or the system switches."""
+    global _current
+    _current = pal = resolve(choice)
+    app.setStyle("Fusion")
+    qp = QPalette()
+    for role, name in (
+        (QPalette.ColorRole.Window, "bg"), (QPalette.ColorRole.Base, "field"),
+        (QPalette.ColorRole.AlternateBase, "panel2"), (QPalette.ColorRole.Button, "button"),
+        (QPalette.ColorRole.Text, "text"), (QPalette.ColorRole.WindowText, "text"),
+        (QPalette.ColorRole.ButtonText, "text"), (QPalette.ColorRole.Highlight, "accent"),
+        (QPalette.ColorRole.ToolTipBase, "panel2"), (QPalette.ColorRole.ToolTipText, "text"),
+        (QPalette.ColorRole.PlaceholderText, "text_dim"),
+    ):
+        qp.setColor(role, pal.color(name))
+    qp.setColor(QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    qp.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, pal.color("text_dim"))
+    qp.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, pal.color("text_dim"))
+    qp.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, pal.color("text_dim"))
+    app.setPalette(qp)
+    app.setStyleSheet(style_sheet(pal))
+    return pal
+
+
+def style_sheet(pal: Palette) -> str:
+    template = Template((resources_dir() / "style" / "app.qss").read_text(encoding="utf-8"))
+    values = {f.name: getattr(pal, f.name) for f in fields(pal)}
+    values.update(font_pt="10pt", small_pt="9pt", big_pt="11pt")
+    return template.substitute(values)
+
+
+@lru_cache(maxsize=256)
+def _svg(name: str) -> str:
+    return (resources_dir() / "icons" / f"{name}.svg").read_text(encoding="utf-8")
+
+
+def icon(name: str, color: str | None = None, size: int = 24) -> QIcon:
+    """A resources/icons SVG drawn in `color` (default: the theme's text colour), for all DPRs."""
+    svg = _svg(name).replace("currentColor", color or _current.text)
+    renderer = QSvgRenderer(QByteArray(svg.encode()))
+    result = QIcon()
+    for scale in (1, 2, 3):
+        pix = QPixmap(QSize(size * scale, size * scale))
+        pix.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pix)
+        renderer.render(painter)
+        painter.end()
+        pix.setDevicePixelRatio(scale)
+        result.addPixmap(pix)
+    return result

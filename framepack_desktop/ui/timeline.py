@@ -1,0 +1,228 @@
+"""The timeline: the whole planned video, section blocks with their state, thumbnails, playhead.
+
+It paints the TimelineModel; it is not pushed a repaint per frame or per step. The window's
+refresh timer calls `refresh()`, which repaints only when the model's revision changed. Click or
+drag anywhere to move the playhead (`seekRequested`), also while the engine is generating.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from . import theme
+from .qimage import to_qimage
+from .timeline_model import DONE, FAILED, PLANNED, SAMPLING, STOPPED, TimelineModel, SectionView
+
+_STATE_COLOR = {PLANNED: "pending", DONE: "done", SAMPLING: "sampling", STOPPED: "pending", FAILED: "error"}
+
+
+class TimelineView(QWidget):
+    seekRequested = Signal(int)
+
+    def __init__(self, model: TimelineModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.position = 0
+        self._painted_revision = -1
+        self._thumbs: dict[int, tuple[object, QImage]] = {}
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumHeight(self.sizeHint().height())
+        self.setMinimumWidth(300)
+
+    # ----- geometry (all derived from the font, so it scales with the display) -----
+    def _rows(self) -> dict[str, QRectF]:
+        lh = self.fontMetrics().height()
+        x0, w = self._x0(), self._span_width()
+        ruler = QRectF(x0, 4, w, lh + 4)
+        blocks = QRectF(x0, ruler.bottom() + 4, w, 2 * lh + 14)
+        ready = QRectF(x0, blocks.bottom() + 5, w, 5)
+        thumbs = QRectF(x0, ready.bottom() + 6, w, 3.6 * lh)
+        return {"ruler": ruler, "blocks": blocks, "ready": ready, "thumbs": thumbs}
+
+    def sizeHint(self) -> QSize:
+        lh = self.fontMetrics().height()
+        return QSize(900, int(4 + lh + 4 + 4 + 2 * lh + 14 + 5 + 5 + 6 + 3.6 * lh + 8))
+
+    def _x0(self) -> float:
+        return 14.0
+
+    def _span_width(self) -> float:
+        return max(1.0, self.width() - 2 * self._x0())
+
+    def x_of(self, frame: float) -> float:
+        n = max(self.model.num_frames, 1)
+        return self._x0() + self._span_width() * frame / n
+
+    def frame_at_x(self, x: float) -> int:
+        n = self.model.num_frames
+        if n <= 0:
+            return 0
+        f = int((x - self._x0()) / self._span_width() * n)
+        return min(max(f, 0), n - 1)
+
+    # ----- updates -----
+    def set_position(self, frame: int) -> None:
+        if frame != self.position:
+            self.position = frame
+            self.update()
+
+    def refresh(self) -> None:
+        """Repaint if the model changed since the last paint (called from the window's timer)."""
+        if self.model.revision != self._painted_revision:
+            self.update()
+
+    # ----- input -----
+    def mousePressEvent(self, e: QMouseEvent) -> None:
+        if e.button() == Qt.MouseButton.LeftButton:
+            self.seekRequested.emit(self.frame_at_x(e.position().x()))
+
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:
+        if e.buttons() & Qt.MouseButton.LeftButton:
+            self.seekRequested.emit(self.frame_at_x(e.position().x()))
+            return
+        section = self.model.section_at(self.frame_at_x(e.position().x()))
+        if section is not None and self._rows()["blocks"].contains(e.position()):
+            QToolTip.showText(e.globalPosition().toPoint(), self._tooltip(section), self)
+        else:
+            QToolTip.hideText()
+
+    def _tooltip(self, s: SectionView) -> str:
+        fps = self.model.fps or 30
+        state = {SAMPLING: f"sampling, step {s.step}/{s.steps}", DONE: "done"}.get(s.state, s.state)
+        return (f"Section {s.section + 1}: {s.start_frame / fps:.1f}–{s.end_frame / fps:.1f} s\n"
+                f"Sampled {s.order + 1} of {len(self.model.sections)} · {state} · seed {s.seed}\n"
+                f"Prompt: {s.prompt}")
+
+    # ----- painting -----
+    def paintEvent(self, event: QPaintEvent) -> None:
+        self._painted_revision = self.model.revision
+        pal = theme.current()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rows = self._rows()
+        if self.model.num_frames <= 0:
+            p.setPen(pal.color("text_dim"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "The timeline appears when an image and a prompt are set.")
+            p.end()
+            return
+        self._paint_ruler(p, rows["ruler"])
+        for s in self.model.sections:
+            self._paint_block(p, rows["blocks"], s)
+        self._paint_ready(p, rows["ready"])
+        self._paint_thumbs(p, rows["thumbs"])
+        self._paint_playhead(p, rows)
+        p.end()
+
+    def _paint_ruler(self, p: QPainter, r: QRectF) -> None:
+        pal = theme.current()
+        fps = self.model.fps or 30
+        duration = self.model.num_frames / fps
+        px_per_s = r.width() / max(duration, 1e-6)
+        step = next((s for s in (0.5, 1, 2, 5, 10, 15, 30, 60, 120) if s * px_per_s >= 56), 300)
+        small = QFont(self.font())
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
+        p.setFont(small)
+        t = 0.0
+        while t <= duration + 1e-6:
+            x = self.x_of(t * fps)
+            p.setPen(QPen(pal.color("border"), 1))
+            p.drawLine(QPointF(x, r.bottom() - 4), QPointF(x, r.bottom()))
+            p.setPen(pal.color("text_dim"))
+            label = f"{t:g}s" if duration < 120 else f"{int(t // 60)}:{int(t % 60):02d}"
+            p.drawText(QRectF(x + 3, r.top(), 60, r.height() - 2), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
+            t += step
+        p.setFont(self.font())
+
+    def _paint_block(self, p: QPainter, row: QRectF, s: SectionView) -> None:
+        pal = theme.current()
+        x0, x1 = self.x_of(s.start_frame), self.x_of(s.end_frame)
+        r = QRectF(x0 + 1.5, row.top(), max(2.0, x1 - x0 - 3), row.height())
+        base = pal.color("panel2")
+        p.setPen(QPen(pal.color(_STATE_COLOR.get(s.state, "pending")), 1.2))
+        p.setBrush(base)
+        p.drawRoundedRect(r, 5, 5)
+        if s.progress > 0:
+            fill = QRectF(r.left(), r.top(), r.width() * s.progress, r.height())
+            color = pal.color(_STATE_COLOR.get(s.state, "pending"), 70 if s.state == DONE else 110)
+            p.save()
+            p.setClipRect(fill)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(color)
+            p.drawRoundedRect(r, 5, 5)
+            p.restore()
+        if r.width() < 28:
+            return
+        inner = r.adjusted(7, 3, -7, -3)
+        half = inner.height() / 2
+        head = f"{s.section + 1}"
+        status = {SAMPLING: f"step {s.step}/{s.steps}", DONE: "done", STOPPED: "stopped", FAILED: "failed"}.get(
+            s.state, f"#{s.order + 1} to sample")
+        bold = QFont(self.font())
+        bold.setBold(True)
+        p.setFont(bold)
+        p.setPen(pal.color("text"))
+        fm = p.fontMetrics()
+        top = QRectF(inner.left(), inner.top(), inner.width(), half)
+        p.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, head)
+        head_w = fm.horizontalAdvance(head) + 8
+        p.setFont(self.font())
+        p.setPen(pal.color(_STATE_COLOR.get(s.state, "text_dim")) if s.state in (SAMPLING, DONE, FAILED) else pal.color("text_dim"))
+        status_rect = QRectF(inner.left() + head_w, inner.top(), inner.width() - head_w, half)
+        p.drawText(status_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                   p.fontMetrics().elidedText(status, Qt.TextElideMode.ElideRight, int(status_rect.width())))
+        p.setPen(pal.color("text_dim"))
+        bottom = QRectF(inner.left(), inner.top() + half, inner.width(), half)
+        prompt = p.fontMetrics().elidedText(s.prompt.strip() or "(no prompt)", Qt.TextElideMode.ElideRight, int(bottom.width()))
+        p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, prompt)
+
+    def _paint_ready(self, p: QPainter, r: QRectF) -> None:
+        pal = theme.current()
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(pal.color("field"))
+        p.drawRoundedRect(r, 2.5, 2.5)
+        if self.model.ready_count > 0:
+            x0, x1 = self.x_of(self.model.ready_start), self.x_of(self.model.ready_end)
+            p.setBrush(pal.color("accent"))
+            p.drawRoundedRect(QRectF(x0, r.top(), x1 - x0, r.height()), 2.5, 2.5)
+
+    def _thumb(self, section: int) -> QImage | None:
+        arr = self.model.thumbnails.get(section)
+        if arr is None:
+            return None
+        cached = self._thumbs.get(section)
+        if cached is None or cached[0] is not arr:
+            cached = (arr, to_qimage(arr))
+            self._thumbs[section] = cached
+        return cached[1]
+
+    def _paint_thumbs(self, p: QPainter, row: QRectF) -> None:
+        pal = theme.current()
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        for s in self.model.sections:
+            x0, x1 = self.x_of(s.start_frame), self.x_of(s.end_frame)
+            cell = QRectF(x0 + 1.5, row.top(), max(2.0, x1 - x0 - 3), row.height())
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(pal.color("field"))
+            p.drawRoundedRect(cell, 4, 4)
+            img = self._thumb(s.section)
+            if img is None:
+                continue
+            scale = cell.height() / img.height()
+            w = min(cell.width(), img.width() * scale)
+            target = QRectF(cell.center().x() - w / 2, cell.top(), w, cell.height())
+            src_w = w / scale
+            source = QRectF((img.width() - src_w) / 2, 0, src_w, img.height())
+            p.drawImage(target, img, source)
+
+    def _paint_playhead(self, p: QPainter, rows: dict[str, QRectF]) -> None:
+        pal = theme.current()
+        x = self.x_of(self.position + 0.5)
+        top, bottom = rows["ruler"].top(), rows["thumbs"].bottom()
+        p.setPen(QPen(pal.color("text"), 1.5))
+        p.drawLine(QPointF(x, top + 6), QPointF(x, bottom))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(pal.color("text"))
+        p.drawPolygon(QPolygonF([QPointF(x - 6, top), QPointF(x + 6, top), QPointF(x, top + 8)]))

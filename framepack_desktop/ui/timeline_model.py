@@ -1,0 +1,206 @@
+"""What the timeline shows, as plain data: the planned sections, their state, which frames exist.
+
+The model is fed engine events (`apply`) and, before a job runs, a plan made from the form
+(`show_plan`), so the user sees which prompt covers which part of the video and in which order
+the sections will be sampled. Widgets only read it and paint; tests read it directly.
+No Qt here (napari's split of components and views).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..engine.events import (
+    Cancelled, Event, Failed, Finished, JobStarted, SectionDecoded, SectionPlan, Status, StepProgress,
+)
+from ..engine.job import Job
+
+THUMB_HEIGHT = 72
+
+PLANNED, PENDING, SAMPLING, DONE, STOPPED, FAILED = "planned", "pending", "sampling", "done", "stopped", "failed"
+IDLE, RUNNING, FINISHED, CANCELLED = "idle", "running", "finished", "cancelled"
+
+
+@dataclass
+class SectionView:
+    """One section as the timeline draws it (time order; `order` is when it is sampled)."""
+    section: int
+    order: int
+    start_frame: int
+    end_frame: int
+    prompt: str
+    seed: int
+    state: str = PLANNED
+    step: int = 0
+    steps: int = 0
+    cached_steps: int = 0
+    preview: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def progress(self) -> float:
+        if self.state == DONE:
+            return 1.0
+        return self.step / self.steps if self.steps else 0.0
+
+    def covers(self, frame: int) -> bool:
+        return self.start_frame <= frame < self.end_frame
+
+
+def plan_sections(job: Job, prompts: list[str]) -> list[SectionView]:
+    """The sections a job will have, with the frame range and prompt of each, in time order.
+
+    Section s spans frames [4w·s, 4w·(s+1)); the last one also holds the video's final frame.
+    The original model samples from the end (order n-1-s), F1 from the start (order s).
+    """
+    n, span = job.num_sections, 4 * job.window
+    out = []
+    for s in range(n):
+        order = n - 1 - s if job.variant == "original" else s
+        end = job.num_frames if s == n - 1 else span * (s + 1)
+        out.append(SectionView(s, order, span * s, end, prompts[s], job.seed_for(s)))
+    return out
+
+
+def thumbnail(rgb: np.ndarray, height: int = THUMB_HEIGHT) -> np.ndarray:
+    """A cheap small copy by striding (no filtering): plenty for a strip of previews."""
+    step = max(1, -(-rgb.shape[0] // height))
+    return np.ascontiguousarray(rgb[::step, ::step])
+
+
+class TimelineModel:
+    """State of the job on the timeline. `revision` grows on every change so views repaint lazily."""
+
+    def __init__(self) -> None:
+        self.revision = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.phase = IDLE
+        self.job: Job | None = None
+        self.sections: list[SectionView] = []
+        self.num_frames = 0
+        self.fps = 30
+        self.height = self.width = 0
+        self.ready_start = self.ready_end = 0
+        self.frame_store: str | None = None
+        self.job_dir: str | None = None
+        self.video: str | None = None
+        self.status = ""
+        self.eta_s: float | None = None
+        self.elapsed_s = 0.0
+        self.error: Failed | None = None
+        self.demo = False
+        self.thumbnails: dict[int, np.ndarray] = {}   # section -> small RGB image of its middle
+
+    def _changed(self) -> None:
+        self.revision += 1
+
+    # ----- before a job: the plan from the form -----
+    def show_plan(self, job: Job, prompts: list[str], demo: bool) -> None:
+        """Show what `job` would generate; ignored while a job runs (the run owns the timeline)."""
+        if self.phase == RUNNING:
+            return
+        self._reset()
+        self.job, self.demo = job, demo
+        self.sections = plan_sections(job, prompts)
+        self.num_frames, self.fps = job.num_frames, job.fps
+        self._changed()
+
+    def begin(self, job: Job, demo: bool) -> None:
+        """A job was handed to the worker; its JobStarted will follow."""
+        prompts = [s.prompt for s in self.sections] if self.job == job and self.sections else [job.prompt] * job.num_sections
+        self._reset()
+        self.job, self.demo, self.phase = job, demo, RUNNING
+        self.sections = plan_sections(job, prompts)
+        for s in self.sections:
+            s.state = PENDING
+        self.num_frames, self.fps = job.num_frames, job.fps
+        self.status = "Starting…"
+        self._changed()
+
+    # ----- engine events -----
+    def apply(self, event: Event) -> None:
+        handler = getattr(self, "_on_" + type(event).__name__)
+        handler(event)
+        self._changed()
+
+    def _on_JobStarted(self, e: JobStarted) -> None:
+        self.phase = RUNNING
+        self.num_frames, self.fps, self.height, self.width = e.num_frames, e.fps, e.height, e.width
+        self.job_dir = e.job_dir
+        self.sections = [self._view(p) for p in e.sections]
+        for s in self.sections:
+            s.state = DONE if s.section in e.resumed_sections else PENDING
+
+    @staticmethod
+    def _view(p: SectionPlan) -> SectionView:
+        return SectionView(p.section, p.order, p.start_frame, p.end_frame, p.prompt, p.seed)
+
+    def _on_Status(self, e: Status) -> None:
+        self.status = e.text
+
+    def _on_StepProgress(self, e: StepProgress) -> None:
+        s = self.sections[e.section]
+        if s.state != SAMPLING:
+            s.cached_steps = 0
+        s.state, s.step, s.steps = SAMPLING, e.step, e.steps
+        s.cached_steps += int(e.cached)
+        if e.preview is not None:
+            s.preview = e.preview
+        self.eta_s, self.elapsed_s = e.eta_s, e.elapsed_s
+        self.status = f"Sampling section {s.order + 1} of {len(self.sections)}"
+
+    def _on_SectionDecoded(self, e: SectionDecoded) -> None:
+        s = self.sections[e.section]
+        s.state, s.preview = DONE, None
+        s.step = s.steps
+        self.ready_start, self.ready_end = e.ready_start, e.ready_end
+        self.frame_store = e.frame_store
+        if not self.height:
+            self.height, self.width = e.frames.shape[1:3]
+        for other in self.sections:
+            mid = (other.start_frame + other.end_frame) // 2 - e.start_frame
+            if 0 <= mid < len(e.frames):
+                self.thumbnails[other.section] = thumbnail(e.frames[mid])
+
+    def _on_Finished(self, e: Finished) -> None:
+        self.phase, self.video, self.eta_s = FINISHED, e.video, 0.0
+        self.status = f"Finished in {e.seconds:.0f} s"
+
+    def _on_Cancelled(self, e: Cancelled) -> None:
+        self.phase, self.video, self.eta_s = CANCELLED, e.video, None
+        self._stop_open_sections(STOPPED)
+        self.status = "Stopped" + ("; the frames made so far were saved" if e.video else "")
+
+    def _on_Failed(self, e: Failed) -> None:
+        self.phase, self.error, self.eta_s = IDLE, e, None
+        self._stop_open_sections(FAILED)
+        self.status = "Failed"
+
+    def _stop_open_sections(self, state: str) -> None:
+        for s in self.sections:
+            if s.state in (SAMPLING, PENDING):
+                s.state, s.preview = state, None
+
+    # ----- questions the views ask -----
+    @property
+    def ready_count(self) -> int:
+        return self.ready_end - self.ready_start
+
+    def is_ready(self, frame: int) -> bool:
+        return self.ready_start <= frame < self.ready_end
+
+    def section_at(self, frame: int) -> SectionView | None:
+        for s in self.sections:
+            if s.covers(frame):
+                return s
+        return None
+
+    @property
+    def sampling_section(self) -> SectionView | None:
+        return next((s for s in self.sections if s.state == SAMPLING), None)
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / self.fps if self.fps else 0.0
