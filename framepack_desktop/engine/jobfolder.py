@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from .atomic import atomic_write_bytes, atomic_write_text
@@ -108,7 +108,7 @@ class JobFolder:
             if self._saved_fingerprint(path) != fingerprint:
                 return None
             return load_file(str(path))["latents"]
-        except (SafetensorsError, ValueError, KeyError, OSError) as e:
+        except (SafetensorError, ValueError, KeyError, OSError) as e:
             self.log(f"section {section}: saved latents unreadable ({e}); it will be sampled again")
             return None
 

@@ -1,0 +1,170 @@
+"""Command line: the window by default, or a headless subcommand.
+
+    framepack-desktop                      open the window
+    framepack-desktop render ...           generate a video without a window
+    framepack-desktop resume JOB_DIR       continue an interrupted job
+    framepack-desktop models demo [DIR]    build the tiny random-weight test models
+
+Heavy imports (torch, Qt) happen inside the subcommands, so `--help` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
+
+
+def _teacache(value: str) -> float:
+    if value.lower() in ("off", "none", "0"):
+        return 0.0
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a threshold: use a number like 0.15, or 'off'") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="framepack-desktop", description="Image + prompt to video with FramePack.")
+    sub = p.add_subparsers(dest="command")
+
+    r = sub.add_parser("render", help="generate a video headless")
+    r.add_argument("--from", dest="from_file", help="take the settings of a video (MP4) or job JSON made by this app")
+    r.add_argument("--image", help="start image")
+    r.add_argument("--prompt", help="prompt; lines like '[2.5s] turns around' change it over time")
+    r.add_argument("--end-image", dest="end_image", help="optional end image (original model only)")
+    r.add_argument("--negative-prompt", dest="negative_prompt")
+    r.add_argument("--seconds", type=float)
+    r.add_argument("--variant", help="original (default) or f1")
+    r.add_argument("--resolution", type=int, help="resolution class: 320, 480, 640 (default) or 720")
+    r.add_argument("--steps", type=int)
+    r.add_argument("--gs", type=float, help="distilled guidance (default 10)")
+    r.add_argument("--cfg", type=float, help="real CFG scale (default 1 = off)")
+    r.add_argument("--rescale", type=float, help="CFG rescale (default 0)")
+    r.add_argument("--window", type=int, help="latent window size (default 9)")
+    r.add_argument("--seed", type=int)
+    r.add_argument("--sampler", help="unipc (default) or euler")
+    r.add_argument("--teacache", type=_teacache, help="step-cache threshold (default 0.15) or 'off'")
+    r.add_argument("--crf", type=int, help="H.264 quality, lower is better (default 16)")
+    r.add_argument("--models", help="'demo' or a models folder")
+    r.add_argument("--precision", help="auto, bf16, fp16, fp32, fp8, int8, nf4")
+    r.add_argument("--memory", help="auto, gpu, model_offload, group_offload")
+    r.add_argument("--keep-free-gb", dest="keep_free_gb", type=float, help="GPU memory to keep free (default 6)")
+    r.add_argument("--device", help="auto (default), cpu, cuda, cuda:1 ...")
+    r.add_argument("--out", dest="output", help="output MP4")
+
+    s = sub.add_parser("resume", help="continue an interrupted job from its folder")
+    s.add_argument("job_dir", help="the job's folder (<video>.job beside the output)")
+
+    m = sub.add_parser("models", help="manage models")
+    msub = m.add_subparsers(dest="models_command", required=True)
+    d = msub.add_parser("demo", help="build the tiny random-weight demo models (they make noise; for testing)")
+    d.add_argument("dir", nargs="?", help="where (default: the app's demo models folder)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command is None:
+        from .ui.main_window import run_gui
+
+        return run_gui(sys.argv if argv is None else ["framepack-desktop", *argv])
+    from .engine.errors import UserError
+
+    try:
+        if args.command == "render":
+            return _render(args)
+        if args.command == "resume":
+            return _resume(Path(args.job_dir))
+        if args.command == "models":
+            return _models(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_FAILED
+
+
+def _job_from_args(args):
+    from .engine.errors import BadSettings
+    from .engine.job import Job
+
+    given = {k: v for k, v in vars(args).items() if k not in ("command", "from_file") and v is not None}
+    if args.from_file:
+        base = _job_from_file(Path(args.from_file))
+        return base.replace(**given)
+    for name in ("image", "prompt", "output"):
+        if name not in given:
+            flag = "--out" if name == "output" else f"--{name}"
+            raise BadSettings(f"{flag} is required (or take all settings from a video with --from VIDEO.mp4).")
+    return Job(**given)
+
+
+def _job_from_file(path: Path):
+    from .engine.errors import BadSettings
+    from .engine.job import Job
+    from .engine.video.mp4 import read_job_metadata
+
+    if not path.exists():
+        raise BadSettings(f"'{path}' does not exist.")
+    if path.suffix.lower() == ".json":
+        return Job.from_json(path.read_text(encoding="utf-8"))
+    text = read_job_metadata(path)
+    if not text:
+        raise BadSettings(f"'{path}' holds no FramePack Desktop job: only videos made by this app can be loaded.")
+    return Job.from_json(text)
+
+
+def _render(args) -> int:
+    return _run(_job_from_args(args))
+
+
+def _resume(job_dir: Path) -> int:
+    from .engine.errors import BadSettings
+
+    job_json = job_dir / "job.json"
+    if not job_json.exists():
+        raise BadSettings(f"'{job_dir}' is not a job folder (it has no job.json).")
+    return _run(_job_from_file(job_json))
+
+
+def _run(job) -> int:
+    from .cli_progress import Progress
+    from .engine import events as ev
+    from .engine.runner import run_job
+
+    cancel = threading.Event()
+
+    def on_interrupt(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        print("\nstopping after this step (Ctrl+C again to abort at once)...", file=sys.stderr)
+        cancel.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    progress = Progress(sys.stderr)
+    code = EXIT_FAILED
+    try:
+        for event in run_job(job, cancel):
+            progress.show(event)
+            if isinstance(event, ev.Finished):
+                code = EXIT_OK
+            elif isinstance(event, ev.Cancelled):
+                code = EXIT_CANCELLED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return code
+
+
+def _models(args) -> int:
+    from .engine.models.demo import build_demo_models
+    from .engine.models.loader import resolve_models_dir
+
+    if args.models_command == "demo":
+        target = Path(args.dir) if args.dir else resolve_models_dir("demo", build=False)
+        path = build_demo_models(target)
+        print(f"demo models (random weights: their videos are noise) in {path}")
+        return EXIT_OK
+    return EXIT_FAILED

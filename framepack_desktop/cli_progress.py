@@ -1,0 +1,63 @@
+"""The headless progress display: one updating bar while sampling, one line per finished section."""
+from __future__ import annotations
+
+from typing import TextIO
+
+from .engine import events as ev
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+class Progress:
+    def __init__(self, stream: TextIO, width: int = 30):
+        self.stream = stream
+        self.width = width
+        self.sections = 0
+        self.done = 0
+        self.tty = stream.isatty()
+        self._bar_open = False
+
+    def _line(self, text: str) -> None:
+        if self._bar_open:
+            self.stream.write("\n")
+            self._bar_open = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def show(self, event: ev.Event) -> None:
+        if isinstance(event, ev.JobStarted):
+            self.sections = event.num_sections
+            self.done = len(event.resumed_sections)
+            resumed = f", {self.done} already done" if self.done else ""
+            self._line(f"{event.num_sections} sections, {event.num_frames} frames at {event.width}x{event.height}{resumed}")
+        elif isinstance(event, ev.Status):
+            self._line(event.text)
+        elif isinstance(event, ev.StepProgress):
+            filled = int(self.width * event.step / event.steps)
+            bar = "#" * filled + "." * (self.width - filled)
+            text = (f"section {event.order + 1}/{self.sections} [{bar}] step {event.step}/{event.steps}"
+                    f"{' (cached)' if event.cached else ''}  ETA {format_seconds(event.eta_s)}")
+            if self.tty:
+                self.stream.write("\r" + text)
+                self.stream.flush()
+                self._bar_open = True
+            elif event.step == event.steps:
+                self._line(text)
+        elif isinstance(event, ev.SectionDecoded):
+            self.done += 1
+            self._line(f"section {self.done}/{self.sections} done: frames {event.start_frame}-"
+                       f"{event.start_frame + len(event.frames) - 1}"
+                       f"{f', {event.skipped_steps} steps cached' if event.skipped_steps else ''}")
+        elif isinstance(event, ev.Finished):
+            self._line(f"done in {format_seconds(event.seconds)}: {event.video}")
+        elif isinstance(event, ev.Cancelled):
+            self._line(f"stopped; partial video: {event.video}" if event.video else "stopped before any frame was made")
+        elif isinstance(event, ev.Failed):
+            self._line(f"error: {event.message}")

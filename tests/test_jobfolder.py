@@ -1,0 +1,50 @@
+"""Saved sections are reused exactly when everything they depended on is unchanged."""
+import torch
+from PIL import Image
+
+from framepack_desktop.engine.job import Job
+from framepack_desktop.engine.jobfolder import JobFolder, section_fingerprints
+
+
+def make_job(tmp_path, **kw):
+    img = tmp_path / "in.png"
+    if not img.exists():
+        Image.new("RGB", (64, 48), (200, 10, 10)).save(img)
+    return Job(image=str(img), prompt="a cat", output=str(tmp_path / "out.mp4"), seconds=6, **kw)
+
+
+def test_redo_of_one_section_changes_it_and_those_sampled_after_it(tmp_path):
+    job = make_job(tmp_path)
+    orders = [4, 3, 2, 1, 0]
+    prompts = ["a cat"] * 5
+    base = section_fingerprints(job, orders, prompts)
+    redo = section_fingerprints(job.replace(section_seeds={2: 7}), orders, prompts)
+    assert [base[s] == redo[s] for s in orders] == [True, True, False, False, False]
+    reprompt = section_fingerprints(job, orders, ["a cat", "a cat", "a cat", "a dog", "a cat"])
+    assert [base[s] == reprompt[s] for s in orders] == [True, False, False, False, False]
+
+
+def test_output_only_settings_keep_sections_but_generation_settings_do_not(tmp_path):
+    job = make_job(tmp_path)
+    orders, prompts = [0, 1], ["a cat"] * 2
+    base = section_fingerprints(job, orders, prompts)
+    assert section_fingerprints(job.replace(crf=30, device="cpu"), orders, prompts) == base
+    assert section_fingerprints(job.replace(steps=10), orders, prompts)[0] != base[0]
+    Image.new("RGB", (64, 48), (0, 10, 10)).save(job.image)  # same path, other pixels
+    assert section_fingerprints(job, orders, prompts)[0] != base[0]
+
+
+def test_section_round_trip_and_damaged_files(tmp_path):
+    folder = JobFolder(make_job(tmp_path))
+    x = torch.randn(1, 4, 9, 2, 3)
+    folder.save_section(3, x, "abc")
+    assert torch.equal(folder.load_section(3, "abc"), x)
+    assert folder.has_section(3, "abc") and not folder.has_section(3, "other")
+    assert folder.load_section(3, "other") is None
+    data = folder.section_path(3).read_bytes()
+    folder.section_path(3).write_bytes(data[: len(data) // 2])
+    assert folder.load_section(3, "abc") is None
+    assert "unreadable" in (folder.path / "log.txt").read_text()
+    folder.section_path(3).write_bytes(b"garbage")
+    assert not folder.has_section(3, "abc")
+    folder.close()
