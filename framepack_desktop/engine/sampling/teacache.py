@@ -34,8 +34,8 @@ class CachedBlocks(nn.Module):
 
     def __init__(self, double: nn.ModuleList, single: nn.ModuleList, threshold: float, steps: int):
         super().__init__()
-        self.double = double
-        self.single = single
+        self.double_blocks = double
+        self.single_blocks = single
         self.threshold = threshold
         self.steps = steps
         self.step = 0
@@ -67,7 +67,7 @@ class CachedBlocks(nn.Module):
         return True
 
     def forward(self, hidden_states, encoder_hidden_states, temb, attention_mask, image_rotary_emb):
-        modulated = self.double[0].norm1(hidden_states, emb=temb)[0]
+        modulated = self.double_blocks[0].norm1(hidden_states, emb=temb)[0]
         compute = self._should_compute(modulated)
         self._previous_input = modulated
         self.step += 1
@@ -76,11 +76,11 @@ class CachedBlocks(nn.Module):
             self.skipped += 1
             return hidden_states + self._residual, encoder_hidden_states
         before = hidden_states
-        for block in self.double:
+        for block in self.double_blocks:
             hidden_states, encoder_hidden_states = block(
                 hidden_states, encoder_hidden_states, temb, attention_mask, image_rotary_emb
             )
-        for block in self.single:
+        for block in self.single_blocks:
             hidden_states, encoder_hidden_states = block(
                 hidden_states, encoder_hidden_states, temb, attention_mask, image_rotary_emb
             )
