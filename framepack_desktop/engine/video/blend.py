@@ -72,19 +72,26 @@ def to_uint8(frames: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(frames), 0, 255).astype(np.uint8)
 
 
-def pixels_to_float(x: torch.Tensor) -> np.ndarray:
-    """Decoded VAE output [1, 3, T, H, W] in [-1, 1] -> T x H x W x 3 float32 on the 0..255 scale.
+def pixels_to_float(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Decoded pixels in [-1, 1] -> T x H x W x 3 float32 on the 0..255 scale, clamped.
 
-    Not yet rounded, so `blend_into_store` can blend the overlap at full precision.
+    `x` is the VAE's output tensor [1, 3, T, H, W], or frames already moved to numpy as
+    T x H x W x 3. Not yet rounded, so `blend_into_store` can blend the overlap at full precision.
     """
-    if x.ndim != 5 or x.shape[0] != 1 or x.shape[1] != 3:
-        raise ValueError(f"expected decoded pixels [1, 3, T, H, W], got {tuple(x.shape)}")
-    x = (x[0].detach().float().clamp(-1, 1) + 1) * 127.5
-    return x.permute(1, 2, 3, 0).cpu().numpy()
+    if isinstance(x, torch.Tensor):
+        if x.ndim != 5 or x.shape[0] != 1 or x.shape[1] != 3:
+            raise ValueError(f"expected decoded pixels [1, 3, T, H, W], got {tuple(x.shape)}")
+        x = x[0].detach().float().permute(1, 2, 3, 0).cpu().numpy()
+    elif x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"expected numpy frames T x H x W x 3, got {x.shape}")
+    return (np.clip(x.astype(np.float32, copy=False), -1, 1) + 1) * 127.5
 
 
-def pixels_to_uint8(x: torch.Tensor) -> np.ndarray:
-    """Decoded VAE output [1, 3, T, H, W] in [-1, 1] -> T x H x W x 3 uint8 (clamped, rounded)."""
+def pixels_to_uint8(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Decoded pixels in [-1, 1] ([1, 3, T, H, W] tensor or T x H x W x 3 numpy) -> T x H x W x 3 uint8.
+
+    Clamped, scaled by (x + 1) * 127.5 and rounded to nearest.
+    """
     return to_uint8(pixels_to_float(x))
 
 

@@ -16,9 +16,10 @@ Durability: a write's pixels are fsynced before `frames.json` (written atomicall
 as valid, and frames about to be overwritten are first dropped from `frames.json`. So after a
 crash every frame that `frames.json` calls valid holds exactly what was last written there.
 
-Threads: the engine thread writes while the GUI thread reads through the same object. One lock
+Threads: the engine thread may write while the GUI thread reads through the same object. One lock
 makes a read and a write of the same frames exclusive (no torn frames) and guards the valid
-ranges; the slow fsync and the index write happen outside it.
+ranges; the slow fsync and the index write happen outside it. A store opened separately (the
+player's reader) sees the valid ranges of the moment it was opened; open it again to see more.
 """
 from __future__ import annotations
 
@@ -125,10 +126,8 @@ class FrameStore:
         self._write_lock = threading.Lock()    # one writer at a time (index order on disk)
         self._read_fd_lock = threading.Lock()  # position of each fd where there is no pread
         self._write_fd_lock = threading.Lock()
-        data = folder / DATA_NAME
-        with translate_write_errors(data):
-            self._write_fd = os.open(data, os.O_RDWR | _BINARY)
-        self._read_fd = os.open(data, os.O_RDONLY | _BINARY)
+        self._write_fd = -1                    # opened by the first write: readers never need it
+        self._read_fd = os.open(folder / DATA_NAME, os.O_RDONLY | _BINARY)
 
     # ----- opening -----
     @classmethod
@@ -242,6 +241,8 @@ class FrameStore:
                 self._write_index(self.folder, self.num_frames, self.height, self.width,
                                   _remove_range(on_disk, a, b))
             with translate_write_errors(data_path):
+                if self._write_fd < 0:
+                    self._write_fd = os.open(data_path, os.O_RDWR | _BINARY)
                 with self._lock:
                     _pwrite_all(self._write_fd, data, a * self.frame_bytes, self._write_fd_lock)
                 os.fsync(self._write_fd)
