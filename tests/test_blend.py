@@ -30,6 +30,8 @@ def test_overlap_frames_follow_the_linear_weights():
     # earlier's weight falls 1, .75, .5, .25, 0: 200, 175, 150, 125, 100
     np.testing.assert_allclose(out[:, 0, 0, 0], [200, 175, 150, 125, 100], rtol=1e-6)
     assert out.dtype == np.float32 and out.shape == earlier.shape
+    with pytest.raises(TypeError):
+        crossfade(earlier.astype(np.uint8), later.astype(np.uint8))   # weights would truncate
 
 
 def test_crossfade_is_the_same_for_torch_decoder_layout():

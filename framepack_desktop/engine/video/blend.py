@@ -34,6 +34,10 @@ def crossfade(earlier_tail: Frames, later_head: Frames, axis: int = 0) -> Frames
     if earlier_tail.shape != later_head.shape:
         raise ValueError(f"crossfade needs equal shapes, got {tuple(earlier_tail.shape)} "
                          f"and {tuple(later_head.shape)}")
+    floating = earlier_tail.is_floating_point() if isinstance(earlier_tail, torch.Tensor) \
+        else np.issubdtype(earlier_tail.dtype, np.floating)
+    if not floating:
+        raise TypeError(f"crossfade needs float frames, got {earlier_tail.dtype}")
     overlap = earlier_tail.shape[axis]
     shape = [1] * earlier_tail.ndim
     shape[axis] = overlap

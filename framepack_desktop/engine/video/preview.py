@@ -13,9 +13,10 @@ hide. `latent_preview_frames` gives the same frames unjoined for widgets that wa
 
 The HunyuanVideo projection (16 channels) is our two-decimal approximation of the 16 x 3 RGB
 factors that circulate in the community (ComfyUI's HunyuanVideo latent format, reused in
-FramePack's own previews): a least-squares fit of decoded RGB in [0, 1] on the model-space
-latents, i.e. on x0 as the sampler sees it (already multiplied by the VAE scaling factor).
-Colours are only roughly right, which is all a preview needs.
+FramePack's own previews): a least-squares fit of decoded RGB in [-1, 1] (the VAE's pixel range)
+on the model-space latents, i.e. on x0 as the sampler sees it (already multiplied by the VAE
+scaling factor). The projected values then go to uint8 exactly as decoded pixels do. Colours
+are only roughly right, which is all a preview needs.
 
 Other channel counts (the tiny demo models) get a deterministic stand-in: every channel pushes
 the colour along its own hue and brightness, so latent structure stays visible around mid-grey.
@@ -26,6 +27,8 @@ import math
 
 import numpy as np
 import torch
+
+from .blend import pixels_to_uint8
 
 HUNYUAN_VIDEO_CHANNELS = 16
 
@@ -51,24 +54,24 @@ _HUNYUAN_BIAS = (0.03, -0.02, -0.08)
 
 
 def latent_rgb_projection(channels: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The (channels x 3) matrix and (3,) bias that map a latent pixel to RGB in [0, 1]."""
+    """The (channels x 3) matrix and (3,) bias that map a latent pixel to RGB in [-1, 1]."""
     if channels == HUNYUAN_VIDEO_CHANNELS:
         return torch.tensor(_HUNYUAN_RGB), torch.tensor(_HUNYUAN_BIAS)
     if channels <= 0:
         raise ValueError(f"a latent needs at least one channel, got {channels}")
     # Stand-in: channel c points along hue 2*pi*c/channels, brightening or darkening alternately.
-    # Scaled so unit-variance latents spread about +-0.25 around mid-grey.
-    scale = 0.25 / math.sqrt(channels)
+    # Scaled so unit-variance latents spread about +-0.4 around mid-grey (0).
+    scale = 0.5 / math.sqrt(channels)
     rows = []
     for c in range(channels):
         angle = 2 * math.pi * c / channels
         brightness = 0.5 if c % 2 == 0 else -0.5
         rows.append([scale * (math.cos(angle + k * 2 * math.pi / 3) + brightness) for k in (0, -1, 1)])
-    return torch.tensor(rows), torch.full((3,), 0.5)
+    return torch.tensor(rows), torch.zeros(3)
 
 
 def project_latents(x0: torch.Tensor) -> torch.Tensor:
-    """[1, C, T, h, w] latents -> T x h x w x 3 float32 RGB (0..1 nominal, not clamped), on CPU."""
+    """[1, C, T, h, w] latents -> T x h x w x 3 float32 RGB (-1..1 nominal, not clamped), on CPU."""
     if x0.ndim != 5 or x0.shape[0] != 1:
         raise ValueError(f"expected latents [1, C, T, h, w], got {tuple(x0.shape)}")
     weight, bias = latent_rgb_projection(x0.shape[1])
@@ -79,8 +82,7 @@ def project_latents(x0: torch.Tensor) -> torch.Tensor:
 
 def latent_preview_frames(x0: torch.Tensor) -> np.ndarray:
     """[1, C, T, h, w] latents -> T x h x w x 3 uint8 preview frames."""
-    rgb = project_latents(x0).clamp(0, 1) * 255
-    return rgb.round().to(torch.uint8).numpy()
+    return pixels_to_uint8(project_latents(x0).numpy())
 
 
 def latent_preview(x0: torch.Tensor) -> np.ndarray:
