@@ -1,4 +1,31 @@
-"""Shared fixtures: offscreen Qt and one demo model set per test session."""
+"""Shared fixtures: offscreen Qt, one demo model set per test session, test images."""
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo_models(tmp_path_factory):
+    from framepack_desktop.engine.models.demo import build_demo_models
+
+    return build_demo_models(tmp_path_factory.mktemp("models") / "demo")
+
+
+@pytest.fixture
+def make_image():
+    """Write a deterministic picture (smooth gradients plus texture) of (width, height) to a path."""
+
+    def make(path, size, seed=0):
+        w, h = size
+        rng = np.random.default_rng(seed)
+        y, x = np.mgrid[0:h, 0:w]
+        base = np.stack([x / w * 255, y / h * 255, (x + y) / (w + h) * 255], axis=-1)
+        img = np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(path)
+        return path
+
+    return make

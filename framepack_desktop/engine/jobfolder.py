@@ -112,6 +112,10 @@ class JobFolder:
             self.log(f"section {section}: saved latents unreadable ({e}); it will be sampled again")
             return None
 
+    def read_section(self, section: int) -> torch.Tensor:
+        """A section's saved latents whatever they were made for (inspection, tests)."""
+        return load_file(str(self.section_path(section)))["latents"]
+
     # ----- decode progress -----
     def decoded(self) -> list[str]:
         """Fingerprints of the sections decoded into the frame store, in sampling order."""
