@@ -78,7 +78,8 @@ def fsync_folder(folder: str | os.PathLike) -> None:
 
 
 def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    # Opened for writing: Windows' fsync (_commit) refuses read-only descriptors.
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
     try:
         os.fsync(fd)
     finally:

@@ -115,7 +115,7 @@ class FrameStore:
     """uint8 frames (H x W x 3) of one video on disk; frame indices are final-video positions."""
 
     def __init__(self, folder: Path, num_frames: int, height: int, width: int, valid: Ranges):
-        """Use `create` or `open`; this constructor opens the descriptors of an existing store."""
+        """Use `create` or `open`; this opens the read descriptor of an existing store's data."""
         self.folder = folder
         self.num_frames = num_frames
         self.height = height
