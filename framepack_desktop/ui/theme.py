@@ -12,8 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from string import Template
 
-from PySide6.QtCore import QByteArray, QSize, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QByteArray, QPoint, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QIconEngine, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
@@ -127,17 +127,35 @@ def _svg(name: str) -> str:
     return (resources_dir() / "icons" / f"{name}.svg").read_text(encoding="utf-8")
 
 
-def icon(name: str, color: str | None = None, size: int = 24) -> QIcon:
-    """A resources/icons SVG drawn in `color` (default: the theme's text colour), for all DPRs."""
-    svg = _svg(name).replace("currentColor", color or _current.text)
-    renderer = QSvgRenderer(QByteArray(svg.encode()))
-    result = QIcon()
-    for scale in (1, 2, 3):
-        pix = QPixmap(QSize(size * scale, size * scale))
+class _ThemedSvgEngine(QIconEngine):
+    """Draws a resources/icons SVG in the theme's colour at paint time: sharp at any scaling,
+    and a theme switch needs only a repaint, not new icons."""
+
+    def __init__(self, name: str, color: str | None):
+        super().__init__()
+        self.name, self.color = name, color
+
+    def _color(self, mode: QIcon.Mode) -> str:
+        if mode == QIcon.Mode.Disabled:
+            return _current.text_dim
+        return self.color or _current.text
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        svg = _svg(self.name).replace("currentColor", self._color(mode))
+        QSvgRenderer(QByteArray(svg.encode())).render(painter, QRectF(rect))
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        pix = QPixmap(size)
         pix.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pix)
-        renderer.render(painter)
+        self.paint(painter, QRect(QPoint(0, 0), size), mode, state)
         painter.end()
-        pix.setDevicePixelRatio(scale)
-        result.addPixmap(pix)
-    return result
+        return pix
+
+    def clone(self) -> "QIconEngine":
+        return _ThemedSvgEngine(self.name, self.color)
+
+
+def icon(name: str, color: str | None = None) -> QIcon:
+    """A resources/icons SVG in `color`, or in the current theme's text colour when None."""
+    return QIcon(_ThemedSvgEngine(name, color))

@@ -107,6 +107,21 @@ class TimelineModel:
         self.num_frames, self.fps = job.num_frames, job.fps
         self._changed()
 
+    def show_video(self, job: Job, prompts: list[str], frame_store: str, span: tuple[int, int],
+                   size: tuple[int, int], video: str, demo: bool) -> None:
+        """A finished video from the history, played from its job's frame store."""
+        self._reset()
+        self.job, self.demo, self.phase, self.video = job, demo, FINISHED, video
+        self.sections = plan_sections(job, prompts)
+        for s in self.sections:
+            s.state = DONE
+        self.num_frames, self.fps = job.num_frames, job.fps
+        self.ready_start, self.ready_end = span
+        self.height, self.width = size
+        self.frame_store = frame_store
+        self.status = f"Showing {video}"
+        self._changed()
+
     def begin(self, job: Job, demo: bool) -> None:
         """A job was handed to the worker; its JobStarted will follow."""
         prompts = [s.prompt for s in self.sections] if self.job == job and self.sections else [job.prompt] * job.num_sections

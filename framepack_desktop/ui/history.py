@@ -1,0 +1,36 @@
+"""Finished videos, newest first, with a thumbnail each; saved between sessions."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from ..settings import AppPaths, HistoryEntry, load_history, save_history
+
+MAX_ENTRIES = 200
+
+
+class History(QObject):
+    changed = Signal()
+
+    def __init__(self, paths: AppPaths, parent: QObject | None = None):
+        super().__init__(parent)
+        self.paths = paths
+        self.entries: list[HistoryEntry] = load_history(paths)
+
+    def add(self, entry: HistoryEntry) -> None:
+        self.entries = [entry] + [e for e in self.entries if e.video != entry.video]
+        del self.entries[MAX_ENTRIES:]
+        self._save()
+
+    def remove(self, video: str) -> None:
+        self.entries = [e for e in self.entries if e.video != video]
+        self._save()
+
+    def existing(self) -> list[HistoryEntry]:
+        """Entries whose video is still on disk (others are shown greyed, not dropped)."""
+        return [e for e in self.entries if Path(e.video).exists()]
+
+    def _save(self) -> None:
+        save_history(self.paths, self.entries)
+        self.changed.emit()

@@ -1,0 +1,638 @@
+"""The main window: inputs on the left, the growing video in the middle, queue and history right.
+
+It wires widgets to the generation controller and keeps the form, the window geometry and the
+theme between sessions. Nothing here blocks: the engine runs in the worker thread, the timeline
+and player repaint from a 30 Hz refresh timer only when something changed, and errors land in a
+banner instead of a modal box. `run_gui` is the GUI entry point called by app.py.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer, Slot
+from PySide6.QtGui import (
+    QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut,
+)
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget
+
+from ..engine.errors import BadSettings, UserError
+from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, StepProgress
+from ..engine.job import Job
+from ..engine.sampling.prompts import prompts_for_sections
+from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
+from ..engine.video.mp4 import read_job_metadata
+from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
+from . import theme
+from .crash import CrashReporter, setup_logging
+from .desktop import Desktop
+from .generation import GenerationController, format_eta, is_demo_job
+from .history_panel import HistoryPanel
+from .image_drop import is_image_drop, local_files
+from .models_dialog import ModelsDialog
+from .playback import Playback
+from .qimage import to_qimage
+from .queue_panel import QueuePanel
+from .settings_panel import MAX_SEED
+from .sidebar import Sidebar
+from .stage import Stage
+from .timeline_model import DONE, RUNNING, SAMPLING
+from .vram_meter import MemoryMeter
+from .worker import RunJob
+
+log = logging.getLogger(__name__)
+TITLE = "FramePack Desktop"
+JOB_SUFFIXES = {".mp4", ".json"}
+REFRESH_MS = 33
+
+
+def slug(text: str, n: int = 32) -> str:
+    words = re.sub(r"\[[^\]]*\]", " ", text)
+    return re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")[:n].strip("-") or "video"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, paths: AppPaths, settings: Settings | None = None, run_job: RunJob | None = None,
+                 session_factory=None, desktop: Desktop | None = None):
+        super().__init__()
+        self.paths = paths.ensure()
+        self.settings = settings if settings is not None else load_settings(paths)
+        self.desktop = desktop or Desktop()
+        self.controller = GenerationController(paths, run_job, session_factory, self)
+        self.model = self.controller.model
+        self.playback = Playback(self._ready_span, self)
+        self._closing = False
+        self._requeue: Job | None = None
+        self._follow = True
+        self._seen_revision = -1
+
+        self.sidebar = Sidebar(paths.inputs_dir, self.settings.output_folder(paths))
+        self.stage = Stage(self.model, self.controller.frames)
+        self.queue_panel = QueuePanel(self.controller.queue)
+        self.history_panel = HistoryPanel(self.controller.history)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("SidePanel")
+        self.tabs.addTab(self.queue_panel, "Queue")
+        self.tabs.addTab(self.history_panel, "History")
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.stage)
+        self.splitter.addWidget(self.tabs)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([380, 980, 300])
+        self.setCentralWidget(self.splitter)
+
+        self.status_text = QLabel()
+        self.demo_chip = QLabel("DEMO MODELS · random weights · videos are noise", objectName="DemoChip")
+        self.meter = MemoryMeter()
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.demo_chip)
+        self.statusBar().addPermanentWidget(self.meter)
+        self.statusBar().setSizeGripEnabled(False)
+
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setInterval(REFRESH_MS)
+        self.refresh_timer.timeout.connect(self._refresh)
+        self.refresh_timer.start()
+        self.plan_timer = QTimer(self)
+        self.plan_timer.setSingleShot(True)
+        self.plan_timer.setInterval(150)
+        self.plan_timer.timeout.connect(self.update_plan)
+
+        self._build_menus()
+        self._connect()
+        self.setAcceptDrops(True)
+        self.setMinimumSize(980, 640)
+        self._restore()
+        self._update_models_label()
+        self._update_actions()
+        self.update_plan()
+
+    # ----- construction -----
+    def _connect(self) -> None:
+        sb, st, c = self.sidebar, self.stage, self.controller
+        sb.generate.clicked.connect(self.generate)
+        sb.stop.clicked.connect(self.stop)
+        sb.enqueue.clicked.connect(self.enqueue)
+        sb.start.imageChanged.connect(self._form_changed)
+        sb.end.imageChanged.connect(self._form_changed)
+        sb.start.errorRaised.connect(self.show_error)
+        sb.end.errorRaised.connect(self.show_error)
+        sb.prompt.changed.connect(self._form_changed)
+        sb.settings.changed.connect(self._form_changed)
+        st.timeline.seekRequested.connect(self.user_seek)
+        st.to_start.clicked.connect(self._home)
+        st.back.clicked.connect(self._back)
+        st.play.clicked.connect(self.playback.toggle)
+        st.forward.clicked.connect(self._forward)
+        st.to_end.clicked.connect(self._end)
+        st.loop.toggled.connect(self.playback.set_loop)
+        st.open_video.clicked.connect(self.open_video)
+        st.reveal.clicked.connect(self.reveal_video)
+        st.export.clicked.connect(self.export_frame_dialog)
+        st.banner.openLogRequested.connect(self.open_log_folder)
+        self.playback.positionChanged.connect(self._position_changed)
+        self.playback.playingChanged.connect(st.set_playing)
+        c.eventApplied.connect(self._on_event)
+        c.runningChanged.connect(self._running_changed)
+        c.failed.connect(self.show_error)
+        self.queue_panel.loadRequested.connect(self.apply_job)
+        self.history_panel.openRequested.connect(self.desktop.open)
+        self.history_panel.revealRequested.connect(self.desktop.reveal)
+        self.history_panel.loadRequested.connect(self.load_job_file)
+        self.history_panel.viewRequested.connect(self.view_history)
+        QShortcut(QKeySequence.StandardKey.Paste, self, self.paste_image)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.generate)
+        QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.enqueue)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        file.addAction("Open start image…", QKeySequence.StandardKey.Open, self.sidebar.start.browse)
+        file.addAction("Load settings from a video…", self.load_job_dialog)
+        file.addAction("Export frame as PNG…", QKeySequence("Ctrl+E"), self.export_frame_dialog)
+        file.addSeparator()
+        file.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
+        gen = bar.addMenu("&Generate")
+        gen.addAction("Generate now", self.generate)
+        gen.addAction("Add to queue", self.enqueue)
+        gen.addAction("Start the queue", self.controller.start_next)
+        gen.addAction("Stop", self.stop)
+        view = bar.addMenu("&View")
+        themes = QActionGroup(self)
+        for key, label in (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light")):
+            a = QAction(label, self, checkable=True, checked=self.settings.theme == key)
+            a.setData(key)
+            themes.addAction(a)
+            view.addAction(a)
+        themes.triggered.connect(self._theme_chosen)
+        helpm = bar.addMenu("&Help")
+        helpm.addAction("Models…", self.ask_for_models)
+        helpm.addAction("Open log folder", self.open_log_folder)
+
+    # ----- the form -----
+    def _form_changed(self, *_) -> None:
+        if self.model.phase != RUNNING:
+            self.plan_timer.start()
+        self.sidebar.end.set_blocked("The end image works only with the original model."
+                                     if self.sidebar.settings.variant.currentData() == "f1" else "")
+        res = self.sidebar.settings.resolution.currentData()
+        self.sidebar.start.set_resolution(res)
+        self.sidebar.end.set_resolution(res)
+        self._update_actions()
+
+    def form_job(self, output: str = "") -> Job:
+        """The Job the form describes (not validated)."""
+        sb = self.sidebar
+        end = sb.end.path if sb.end.isEnabled() and sb.end.path else None
+        return Job(image=sb.start.path, end_image=end, prompt=sb.prompt.text(), output=output,
+                   models=self.settings.models_dir or "demo", **sb.settings.values())
+
+    def section_prompts(self, job: Job) -> list[str]:
+        starts = [4 * job.window * s / job.fps for s in range(job.num_sections)]
+        return prompts_for_sections(job.prompt, starts, job.section_prompts)
+
+    @Slot()
+    def update_plan(self) -> None:
+        """Show on the timeline what the form would generate, which prompt covers which section."""
+        job = self.form_job()
+        try:
+            prompts = self.section_prompts(job) if job.prompt.strip() else [""] * job.num_sections
+        except BadSettings as e:
+            self.sidebar.prompt.set_hint(f"<span style='color:{theme.current().error}'>{e}</span>")
+            return
+        distinct = len(set(prompts))
+        self.sidebar.prompt.set_hint(
+            f"{distinct} prompts over {job.num_sections} sections — see the timeline" if distinct > 1 else
+            "Timed lines like [2s] change the prompt during the video.")
+        if self.model.phase == RUNNING or self.model.job == job:
+            return
+        self.model.show_plan(job, prompts, is_demo_job(job))
+        self.controller.frames.clear()
+        self.playback.set_fps(job.fps)
+        self.playback.set_length(job.num_frames)
+        self._update_actions()
+
+    def build_job(self) -> Job:
+        """The Job to run, validated, with a fresh random seed when asked and a unique output name."""
+        sb = self.sidebar
+        if not sb.start.path:
+            raise BadSettings("Choose a start image first: drop one on the window, paste it, or click the start image box.")
+        if sb.settings.random_seed.isChecked():
+            sb.settings.seed.setValue(random.randint(0, MAX_SEED))
+        folder = Path(sb.settings.output_folder or self.settings.output_folder(self.paths))
+        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(sb.prompt.text())}"
+        taken = {j.output for j in self.controller.queue.jobs} | {getattr(self.controller.queue.running, "output", "")}
+        output, k = folder / f"{stem}.mp4", 1
+        while output.exists() or str(output) in taken:
+            k += 1
+            output = folder / f"{stem}-{k}.mp4"
+        job = self.form_job(str(output)).validate()
+        self.section_prompts(job)
+        return job
+
+    @Slot()
+    def generate(self) -> None:
+        if self.controller.running:
+            self.enqueue()
+            return
+        if not self._models_ready():
+            return
+        try:
+            job = self.build_job()
+        except UserError as e:
+            self.show_error(str(e))
+            return
+        self.stage.banner.dismiss()
+        self._follow = True
+        self.controller.generate(job)
+
+    @Slot()
+    def enqueue(self) -> None:
+        if not self._models_ready():
+            return
+        try:
+            job = self.build_job()
+        except UserError as e:
+            self.show_error(str(e))
+            return
+        self.controller.enqueue(job)
+        self.tabs.setCurrentWidget(self.queue_panel)
+        self.status_text.setText(f"Added to the queue ({len(self.controller.queue)} waiting)")
+
+    @Slot()
+    def stop(self) -> None:
+        if self.controller.running:
+            self.controller.stop()
+            self.sidebar.stop.setEnabled(False)
+            self.sidebar.stop.setText("Stopping…")
+
+    def _models_ready(self) -> bool:
+        if self.settings.models_chosen:
+            return True
+        self.ask_for_models()
+        return self.settings.models_chosen
+
+    # ----- engine events -----
+    @Slot(object)
+    def _on_event(self, event: Event) -> None:
+        m = self.model
+        if isinstance(event, JobStarted):
+            self.playback.set_fps(event.fps)
+            self.playback.set_length(event.num_frames)
+            self._update_models_label()
+        elif isinstance(event, SectionDecoded):
+            if self._follow:
+                self.playback.seek(event.start_frame if m.job and m.job.variant == "original"
+                                   else max(event.ready_end - len(event.frames), 0))
+            self.stage.player.update()
+        elif isinstance(event, StepProgress):
+            if m.section_at(self.playback.position) is m.sections[event.section]:
+                self.stage.player.update()
+        elif isinstance(event, (Finished, Cancelled)):
+            self.stage.player.update()
+            if isinstance(event, Finished):
+                self.status_text.setText(f"Saved {event.video}")
+        self._update_progress()
+        self._update_actions()
+
+    @Slot(bool)
+    def _running_changed(self, running: bool) -> None:
+        self.sidebar.set_running(running)
+        self._update_actions()
+        if not running and self._closing:
+            self.close()
+
+    def _update_progress(self) -> None:
+        m, sb = self.model, self.sidebar
+        steps = m.job.steps if m.job else 1
+        total = steps * len(m.sections)
+        done = sum(steps if s.state == DONE else s.step for s in m.sections)
+        sb.progress.setValue(int(1000 * done / total) if total else 0)
+        current = m.sampling_section
+        if current is not None and current.state == SAMPLING:
+            sb.progress_text.setText(f"Sampling section {current.section + 1} of {len(m.sections)} · "
+                                     f"step {current.step}/{current.steps}")
+        else:
+            sb.progress_text.setText(m.status)
+        sb.eta.setText(f"ETA {format_eta(m.eta_s)}" if m.phase == RUNNING else "")
+        self.status_text.setText(m.status)
+
+    # ----- player and timeline -----
+    def _ready_span(self) -> tuple[int, int]:
+        return self.model.ready_start, self.model.ready_end
+
+    @Slot(int)
+    def user_seek(self, frame: int) -> None:
+        self._follow = False
+        self.playback.pause()
+        self.playback.seek(frame)
+
+    @Slot(int)
+    def _position_changed(self, frame: int) -> None:
+        self.stage.player.show_frame(frame)
+        self.stage.timeline.set_position(frame)
+        self.stage.show_position(frame, self.model.num_frames, self.model.fps)
+        self.sidebar.prompt.playhead_s = frame / max(self.model.fps, 1)
+        self._update_actions()
+
+    def _home(self) -> None:
+        self._follow = False
+        self.playback.home()
+
+    def _end(self) -> None:
+        self._follow = False
+        self.playback.end()
+
+    def _back(self) -> None:
+        self._follow = False
+        self.playback.step(-1)
+
+    def _forward(self) -> None:
+        self._follow = False
+        self.playback.step(+1)
+
+    @Slot()
+    def _refresh(self) -> None:
+        """30 Hz: repaint what changed since the last tick (never per engine event)."""
+        self.stage.timeline.refresh()
+        if self.model.revision != self._seen_revision:
+            self._seen_revision = self.model.revision
+            self.playback.set_length(self.model.num_frames)
+            self.stage.show_position(self.playback.position, self.model.num_frames, self.model.fps)
+            self.stage.player.update()
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        keys = {Qt.Key.Key_Space: self.playback.toggle, Qt.Key.Key_Left: self._back,
+                Qt.Key.Key_Right: self._forward, Qt.Key.Key_Home: self._home, Qt.Key.Key_End: self._end}
+        action = keys.get(Qt.Key(e.key()))
+        if action is None:
+            super().keyPressEvent(e)
+            return
+        action()
+        e.accept()
+
+    # ----- results -----
+    def _update_actions(self) -> None:
+        video = self.model.video
+        has_video = bool(video) and Path(video).exists()
+        self.stage.open_video.setEnabled(has_video)
+        self.stage.reveal.setEnabled(has_video)
+        self.stage.export.setEnabled(self.model.is_ready(self.playback.position))
+        self.demo_chip.setVisible(self.model.demo or self.settings.models_dir == "demo")
+
+    @Slot()
+    def open_video(self) -> None:
+        if self.model.video:
+            self.desktop.open(self.model.video)
+
+    @Slot()
+    def reveal_video(self) -> None:
+        if self.model.video:
+            self.desktop.reveal(self.model.video)
+
+    def export_frame(self, path: str | Path) -> Path:
+        """Save the frame at the playhead as PNG; raises UserError when there is none or it fails."""
+        frame = self.stage.player.current_frame()
+        if frame is None:
+            raise BadSettings("There is no generated frame at the playhead to export yet.")
+        path = Path(path)
+        if not to_qimage(frame).save(str(path), "PNG"):
+            raise BadSettings(f"Could not write '{path}'. Choose a folder you can write to.")
+        return path
+
+    @Slot()
+    def export_frame_dialog(self) -> None:
+        video = Path(self.model.video or self.form_job().image or "frame")
+        suggestion = video.with_name(f"{video.stem}-frame{self.playback.position:05d}.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Export frame", str(suggestion), "PNG image (*.png)")
+        if path:
+            try:
+                self.status_text.setText(f"Saved {self.export_frame(path)}")
+            except UserError as e:
+                self.show_error(str(e))
+
+    # ----- loading jobs, history -----
+    def load_job_file(self, path: str | Path) -> bool:
+        """Fill the form from a video made by this app (its embedded job) or a job JSON."""
+        path = Path(path)
+        try:
+            if path.suffix.lower() == ".json":
+                job = Job.from_json(path.read_text(encoding="utf-8"))
+            else:
+                text = read_job_metadata(path)
+                if not text:
+                    raise BadSettings(f"'{path.name}' holds no FramePack Desktop settings: only videos made by this app can be loaded.")
+                job = Job.from_json(text)
+        except (UserError, OSError) as e:
+            self.show_error(str(e))
+            return False
+        self.apply_job(job)
+        self.status_text.setText(f"Loaded the settings of {path.name}")
+        return True
+
+    @Slot(object)
+    def apply_job(self, job: Job) -> None:
+        sb = self.sidebar
+        sb.settings.random_seed.setChecked(False)
+        sb.settings.set_values(job.to_dict())
+        sb.prompt.set_text(job.prompt)
+        missing = []
+        for zone, path in ((sb.start, job.image), (sb.end, job.end_image)):
+            if path and Path(path).is_file():
+                zone.load(path)
+            elif path:
+                missing.append(path)
+            else:
+                zone.clear()
+        if missing:
+            self.show_error(f"These images of the loaded job no longer exist: {', '.join(missing)}. "
+                            "Drop them again to reuse the settings.")
+        self._form_changed()
+
+    def load_job_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load settings from a video", "",
+                                              "Videos or job files (*.mp4 *.json)")
+        if path:
+            self.load_job_file(path)
+
+    @Slot(object)
+    def view_history(self, entry: HistoryEntry) -> None:
+        """Show a finished video in the player again, from its job folder's frame store."""
+        if self.controller.running:
+            self.show_error("A video is being generated; watch this one when it is done, or open it in your player.")
+            return
+        try:
+            source = Path(entry.job_json) if Path(entry.job_json).is_file() else Path(entry.video)
+            text = source.read_text(encoding="utf-8") if source.suffix == ".json" else read_job_metadata(source)
+            job = Job.from_json(text or "")
+            store_dir = job.job_dir / "frames"
+            with FrameStore.open(store_dir) as store:
+                span, size = store.valid_span(), (store.height, store.width)
+        except (UserError, OSError, FrameStoreCorrupt, ValueError) as e:
+            self.show_error(f"This video's working files are gone ({e}); open it in your video player instead.")
+            return
+        self.controller.frames.clear()
+        self.controller.frames.attach(str(store_dir))
+        self.model.show_video(job, self.section_prompts(job), str(store_dir), span, size, entry.video, is_demo_job(job))
+        self.playback.set_fps(job.fps)
+        self.playback.set_length(job.num_frames)
+        self.playback.seek(span[0])
+        self._update_actions()
+
+    # ----- drops and paste -----
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        mime = e.mimeData()
+        if is_image_drop(mime) or any(p.suffix.lower() in JOB_SUFFIXES for p in local_files(mime)):
+            e.acceptProposedAction()
+
+    def dropEvent(self, e: QDropEvent) -> None:
+        self.handle_drop(e.mimeData())
+        e.acceptProposedAction()
+
+    def handle_drop(self, mime: QMimeData) -> None:
+        jobs = [p for p in local_files(mime) if p.suffix.lower() in JOB_SUFFIXES]
+        if jobs:
+            self.load_job_file(jobs[0])
+        else:
+            self.sidebar.start.load_mime(mime)
+
+    @Slot()
+    def paste_image(self) -> None:
+        target = self.sidebar.end if self.focusWidget() is self.sidebar.end else self.sidebar.start
+        target.paste()
+
+    # ----- messages, models, theme -----
+    @Slot(str)
+    @Slot(str, str)
+    def show_error(self, message: str, detail: str = "") -> None:
+        self.stage.banner.show_error(message, detail)
+
+    @Slot(str, str)
+    def show_crash(self, message: str, detail: str) -> None:
+        self.stage.banner.show_error(message, detail, log_button=True)
+
+    @Slot()
+    def open_log_folder(self) -> None:
+        self.desktop.open(str(self.paths.log_dir))
+
+    def ask_for_models(self) -> None:
+        dialog = ModelsDialog(self.paths.models_dir, self.settings.models_dir, self)
+        if dialog.exec() and dialog.choice:
+            self.settings.models_dir = dialog.choice
+            save_settings(self.paths, self.settings)
+            self._update_models_label()
+            self.update_plan()
+
+    def _update_models_label(self) -> None:
+        demo = self.model.demo or self.settings.models_dir == "demo"
+        self.setWindowTitle(f"{TITLE} — demo models (random weights)" if demo else TITLE)
+        self.demo_chip.setVisible(demo)
+
+    def _theme_chosen(self, action: QAction) -> None:
+        self.settings.theme = action.data()
+        self.apply_theme()
+
+    @Slot()
+    def follow_system_theme(self) -> None:
+        if self.settings.theme == "system":
+            self.apply_theme()
+
+    def apply_theme(self) -> None:
+        theme.apply(QApplication.instance(), self.settings.theme)
+        self.sidebar.prompt.highlighter.rehighlight()
+        self.update()
+
+    # ----- persistence and closing -----
+    def _restore(self) -> None:
+        s = self.settings
+        state = s.ui_state
+        if "geometry" in state:
+            self.restoreGeometry(QByteArray.fromBase64(state["geometry"].encode()))
+        else:
+            self.resize(1600, 940)
+        if "splitter" in state:
+            self.splitter.restoreState(QByteArray.fromBase64(state["splitter"].encode()))
+        last = s.last_job
+        if last:
+            self.sidebar.settings.set_values(last)
+            self.sidebar.prompt.set_text(last.get("prompt", ""))
+            for zone, key in ((self.sidebar.start, "image"), (self.sidebar.end, "end_image")):
+                if last.get(key) and Path(last[key]).is_file():
+                    zone.load(last[key])
+        self.sidebar.settings.random_seed.setChecked(s.random_seed)
+        if s.output_dir:
+            self.sidebar.settings.output_dir.setText(s.output_dir)
+
+    def save_state(self) -> None:
+        s = self.settings
+        s.ui_state = {"geometry": bytes(self.saveGeometry().toBase64()).decode(),
+                      "splitter": bytes(self.splitter.saveState().toBase64()).decode()}
+        s.last_job = {k: v for k, v in self.form_job().to_dict().items()
+                      if k not in ("output", "format", "section_seeds", "section_prompts", "models")}
+        s.random_seed = self.sidebar.settings.random_seed.isChecked()
+        s.output_dir = self.sidebar.settings.output_folder
+        save_settings(self.paths, s)
+
+    def ask_stop_and_quit(self) -> bool:
+        """Closing while generating: ask first. Tests replace this with an answer."""
+        answer = QMessageBox.question(
+            self, "Stop and quit?",
+            "A video is being generated. Stop it and quit? The finished sections are kept, and the job "
+            "waits at the top of the queue to continue next time.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def closeEvent(self, e: QCloseEvent) -> None:
+        if self.controller.running:
+            if self._closing or self.ask_stop_and_quit():
+                if not self._closing:
+                    self._closing = True
+                    self._requeue = self.controller.current.job
+                    self.controller.stop()
+                    self.sidebar.stop.setEnabled(False)
+                    self.sidebar.stop.setText("Stopping…")
+                    self.status_text.setText("Stopping the generation before quitting…")
+            e.ignore()
+            return
+        if self._requeue is not None:
+            self.controller.queue.add(self._requeue, front=True)
+            self._requeue = None
+        self.refresh_timer.stop()
+        self.meter.timer.stop()
+        self.playback.pause()
+        self.save_state()
+        e.accept()
+
+
+def run_gui(argv: list[str]) -> int:
+    """Start the application: logging, crash reporting, theme, the window; returns the exit code."""
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName(TITLE)
+    app.setOrganizationName("FramePackDesktop")
+    app.setWindowIcon(theme.icon("app", "#2f6fec"))
+    paths = AppPaths.default().ensure()
+    setup_logging(paths)
+    reporter = CrashReporter(paths)
+    reporter.install()
+    settings = load_settings(paths)
+    theme.apply(app, settings.theme)
+    # Import the engine (and torch) now, before the window shows, not in the middle of a click.
+    from ..engine.runner import run_job
+    from ..engine.session import ModelSession
+
+    window = MainWindow(paths, settings, run_job=run_job, session_factory=ModelSession)
+    reporter.crashed.connect(window.show_crash)
+    app.styleHints().colorSchemeChanged.connect(window.follow_system_theme)
+    window.show()
+    if not settings.models_chosen:
+        QTimer.singleShot(0, window.ask_for_models)
+    log.info("window shown")
+    code = app.exec()
+    reporter.uninstall()
+    return code
+

@@ -1,0 +1,249 @@
+"""The generation settings form: the few choices everyone makes, and the rest folded away.
+
+It edits the Job's fields (all but the images, the prompt and the output file, which the window
+fills in) and hands them back as a dict, so the form never needs to know how a Job is built.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+    QPlainTextEdit, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+)
+
+from ..engine.job import PRECISIONS, RESOLUTIONS, Job
+
+VARIANT_LABELS = {"original": "Original (anti-drifting)", "f1": "F1 (forward)"}
+SAMPLER_LABELS = {"unipc": "UniPC", "euler": "Euler"}
+MEMORY_LABELS = {"auto": "Automatic", "gpu": "All on GPU", "model_offload": "Offload models",
+                 "group_offload": "Offload layer groups (least VRAM)"}
+PRECISION_LABELS = {p: ("Automatic" if p == "auto" else p) for p in PRECISIONS}
+MAX_SEED = 2 ** 31 - 1
+
+
+def _combo(labels: dict[str, str]) -> QComboBox:
+    box = QComboBox()
+    for value, label in labels.items():
+        box.addItem(label, value)
+    return box
+
+
+def _set_combo(box: QComboBox, value) -> None:
+    i = box.findData(value)
+    if i >= 0:
+        box.setCurrentIndex(i)
+
+
+def _dspin(lo: float, hi: float, step: float, decimals: int, suffix: str = "") -> QDoubleSpinBox:
+    s = QDoubleSpinBox()
+    s.setRange(lo, hi)
+    s.setSingleStep(step)
+    s.setDecimals(decimals)
+    s.setSuffix(suffix)
+    s.setAlignment(Qt.AlignmentFlag.AlignRight)
+    return s
+
+
+def _spin(lo: int, hi: int, suffix: str = "") -> QSpinBox:
+    s = QSpinBox()
+    s.setRange(lo, hi)
+    s.setSuffix(suffix)
+    s.setAlignment(Qt.AlignmentFlag.AlignRight)
+    return s
+
+
+class Fold(QWidget):
+    """A titled section that opens and closes (the "Advanced" settings)."""
+
+    def __init__(self, title: str, body: QWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.button = QToolButton(text=title, checkable=True, objectName="Fold")
+        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.button.setArrowType(Qt.ArrowType.RightArrow)
+        self.button.toggled.connect(self.set_open)
+        self.body = body
+        body.setVisible(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        lay.addWidget(self.button)
+        lay.addWidget(body)
+
+    def set_open(self, on: bool) -> None:
+        self.button.setChecked(on)
+        self.button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.body.setVisible(on)
+
+
+class SettingsPanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, default_output: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        defaults = Job(image="", prompt="", output="")
+        self.variant = _combo(VARIANT_LABELS)
+        self.variant.setToolTip("Original: generates from the end of the video towards the start and keeps "
+                                "the start image as an anchor (least drift). F1: generates forwards; more motion.")
+        self.seconds = _dspin(0.5, 600, 0.5, 1, " s")
+        self.length_hint = QLabel(objectName="Hint")
+        self.resolution = QComboBox()
+        for r in RESOLUTIONS:
+            self.resolution.addItem(f"{r} class", r)
+        self.steps = _spin(1, 200)
+        self.gs = _dspin(0, 32, 0.5, 1)
+        self.gs.setToolTip("Distilled guidance: how strongly the prompt steers the video (default 10).")
+        self.seed = _spin(0, MAX_SEED)
+        self.random_seed = QCheckBox("Random")
+        self.random_seed.setToolTip("Pick a new seed for every Generate; the seed used is saved with the video.")
+
+        self.sampler = _combo(SAMPLER_LABELS)
+        self.teacache_on = QCheckBox("TeaCache")
+        self.teacache_on.setToolTip("Skip transformer passes whose result barely changes: about 2× faster, "
+                                    "slightly less detail. Threshold 0.10 ≈ 1.6×, 0.15 ≈ 2.1×.")
+        self.teacache = _dspin(0.01, 1.0, 0.01, 2)
+        self.precision = _combo(PRECISION_LABELS)
+        self.memory = _combo(MEMORY_LABELS)
+        self.keep_free = _dspin(0, 128, 0.5, 1, " GB")
+        self.keep_free.setToolTip("GPU memory the app leaves free for other programs; more means more offloading.")
+        self.crf = _spin(0, 51)
+        self.crf.setToolTip("H.264 quality: lower is better and bigger (16 is visually lossless).")
+        self.output_dir = QLineEdit()
+        self.output_dir.setPlaceholderText(str(default_output))
+        browse = QPushButton("…")
+        browse.setFixedWidth(36)
+        browse.setToolTip("Choose the folder videos are saved to")
+        browse.clicked.connect(self._browse_output)
+        self.negative = QPlainTextEdit()
+        self.negative.setPlaceholderText("Negative prompt (used only when real CFG is above 1)")
+        self.negative.setFixedHeight(self.fontMetrics().height() * 3 + 14)
+        self.cfg = _dspin(1, 32, 0.1, 1)
+        self.rescale = _dspin(0, 1, 0.05, 2)
+        self.window = _spin(1, 33)
+        self.window.setToolTip("Latent frames per section (9 ≈ 1.2 s). Larger sections: fewer, longer steps.")
+        self.end_influence = _dspin(0, 1, 0.05, 2)
+
+        main = QFormLayout()
+        _form_style(main)
+        main.addRow("Model", self.variant)
+        main.addRow("Length", _row(self.seconds, self.length_hint))
+        main.addRow("Resolution", self.resolution)
+        main.addRow("Steps", self.steps)
+        main.addRow("Distilled CFG", self.gs)
+        main.addRow("Seed", _row(self.seed, self.random_seed))
+
+        adv_body = QWidget()
+        adv = QFormLayout(adv_body)
+        _form_style(adv)
+        adv.setContentsMargins(0, 0, 0, 0)
+        adv.addRow("Sampler", self.sampler)
+        adv.addRow("Step cache", _row(self.teacache_on, self.teacache))
+        adv.addRow("Precision", self.precision)
+        adv.addRow("Memory", self.memory)
+        adv.addRow("Keep free", self.keep_free)
+        adv.addRow("Video CRF", self.crf)
+        adv.addRow("Save to", _row(self.output_dir, browse, stretch_first=True))
+        adv.addRow("Real CFG", self.cfg)
+        adv.addRow("CFG rescale", self.rescale)
+        adv.addRow("Window", self.window)
+        adv.addRow("End influence", self.end_influence)
+        adv.addRow(self.negative)
+        self.advanced = Fold("Advanced", adv_body)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(8)
+        lay.addLayout(main)
+        lay.addWidget(self.advanced)
+
+        self.set_values(defaults.to_dict())
+        for w in (self.variant, self.resolution, self.sampler, self.precision, self.memory):
+            w.currentIndexChanged.connect(self._emit)
+        for w in (self.seconds, self.steps, self.gs, self.seed, self.teacache, self.keep_free, self.crf,
+                  self.cfg, self.rescale, self.window, self.end_influence):
+            w.valueChanged.connect(self._emit)
+        for w in (self.random_seed, self.teacache_on):
+            w.toggled.connect(self._emit)
+        self.output_dir.textChanged.connect(self._emit)
+        self.negative.textChanged.connect(self._emit)
+        self._emit()
+
+    def _emit(self) -> None:
+        self.seed.setEnabled(not self.random_seed.isChecked())
+        self.teacache.setEnabled(self.teacache_on.isChecked())
+        self.end_influence.setEnabled(self.variant.currentData() == "original")
+        probe = Job(image="", prompt="", output="", seconds=self.seconds.value(), window=self.window.value())
+        self.length_hint.setText(f"{probe.num_sections} sections · {probe.num_frames} frames")
+        self.changed.emit()
+
+    def _browse_output(self) -> None:
+        start = self.output_dir.text() or self.output_dir.placeholderText()
+        folder = QFileDialog.getExistingDirectory(self, "Save videos to", start)
+        if folder:
+            self.output_dir.setText(folder)
+
+    # ----- values -----
+    def values(self) -> dict:
+        """The Job fields this form edits."""
+        return {
+            "variant": self.variant.currentData(),
+            "seconds": self.seconds.value(),
+            "resolution": self.resolution.currentData(),
+            "steps": self.steps.value(),
+            "gs": self.gs.value(),
+            "seed": self.seed.value(),
+            "sampler": self.sampler.currentData(),
+            "teacache": self.teacache.value() if self.teacache_on.isChecked() else 0.0,
+            "precision": self.precision.currentData(),
+            "memory": self.memory.currentData(),
+            "keep_free_gb": self.keep_free.value(),
+            "crf": self.crf.value(),
+            "negative_prompt": self.negative.toPlainText(),
+            "cfg": self.cfg.value(),
+            "rescale": self.rescale.value(),
+            "window": self.window.value(),
+            "end_influence": self.end_influence.value(),
+        }
+
+    def set_values(self, d: dict) -> None:
+        """Fill the form from Job fields (a job loaded from a video, the last session's form)."""
+        combos = {"variant": self.variant, "resolution": self.resolution, "sampler": self.sampler,
+                  "precision": self.precision, "memory": self.memory}
+        spins = {"seconds": self.seconds, "steps": self.steps, "gs": self.gs, "seed": self.seed,
+                 "keep_free_gb": self.keep_free, "crf": self.crf, "cfg": self.cfg, "rescale": self.rescale,
+                 "window": self.window, "end_influence": self.end_influence}
+        for name, box in combos.items():
+            if name in d:
+                _set_combo(box, d[name])
+        for name, spin in spins.items():
+            if name in d:
+                spin.setValue(d[name])
+        if "teacache" in d:
+            self.teacache_on.setChecked(d["teacache"] > 0)
+            if d["teacache"] > 0:
+                self.teacache.setValue(d["teacache"])
+        if "negative_prompt" in d:
+            self.negative.setPlainText(d["negative_prompt"])
+
+    @property
+    def output_folder(self) -> str:
+        return self.output_dir.text().strip()
+
+
+def _form_style(form: QFormLayout) -> None:
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    form.setHorizontalSpacing(10)
+    form.setVerticalSpacing(7)
+
+
+def _row(*widgets: QWidget, stretch_first: bool = False) -> QWidget:
+    w = QWidget()
+    lay = QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.setSpacing(8)
+    for i, widget in enumerate(widgets):
+        lay.addWidget(widget, 1 if (i == 0 and stretch_first) or isinstance(widget, (QSpinBox, QDoubleSpinBox)) else 0)
+    return w
+

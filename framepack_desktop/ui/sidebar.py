@@ -1,0 +1,104 @@
+"""The left column: what goes in (images, prompt, settings) and the buttons that start it.
+
+The Generate button stays visible below the scrolling form, with the run's progress under it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+)
+
+from . import theme
+from .image_drop import ImageDropZone
+from .prompt_editor import PromptEditor
+from .settings_panel import SettingsPanel
+
+
+def heading(text: str) -> QLabel:
+    return QLabel(text.upper(), objectName="SectionTitle")
+
+
+class Sidebar(QWidget):
+    def __init__(self, inputs_dir: Path, default_output: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("Sidebar")
+        self.start = ImageDropZone("Start image", inputs_dir)
+        self.end = ImageDropZone("End image (optional)", inputs_dir)
+        self.end.setMinimumHeight(110)
+        self.end.setToolTip("The video ends on this image (original model only)")
+        self.prompt = PromptEditor()
+        self.settings = SettingsPanel(default_output)
+
+        self.generate = QPushButton("Generate", objectName="Primary")
+        self.generate.setIcon(theme.icon("spark", "#ffffff"))
+        self.generate.setToolTip("Start this video now (Ctrl+Enter)")
+        self.stop = QPushButton("Stop", objectName="Danger")
+        self.stop.setIcon(theme.icon("stop", "#ffffff"))
+        self.stop.setToolTip("Stop after the current step; the frames made so far are saved as a video")
+        self.stop.hide()
+        self.enqueue = QPushButton("Add to queue")
+        self.enqueue.setIcon(theme.icon("plus"))
+        self.enqueue.setToolTip("Run this video after the ones already queued (Ctrl+Shift+Enter)")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(8)
+        self.progress_text = QLabel(objectName="ProgressText")
+        self.progress_text.setWordWrap(True)
+        self.eta = QLabel(objectName="Hint")
+        self.eta.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+        form = QWidget()
+        lay = QVBoxLayout(form)
+        lay.setContentsMargins(14, 14, 14, 14)
+        lay.setSpacing(8)
+        lay.addWidget(heading("Images"))
+        lay.addWidget(self.start)
+        lay.addWidget(self.end)
+        lay.addSpacing(6)
+        lay.addWidget(heading("Prompt"))
+        lay.addWidget(self.prompt)
+        lay.addSpacing(6)
+        lay.addWidget(heading("Settings"))
+        lay.addWidget(self.settings)
+        lay.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(form)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        actions = QWidget()
+        actions.setObjectName("SidePanel")
+        a = QVBoxLayout(actions)
+        a.setContentsMargins(14, 10, 14, 14)
+        a.setSpacing(8)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(8)
+        buttons.addWidget(self.generate, 1)
+        buttons.addWidget(self.stop, 1)
+        buttons.addWidget(self.enqueue)
+        a.addLayout(buttons)
+        a.addWidget(self.progress)
+        status = QHBoxLayout()
+        status.addWidget(self.progress_text, 1)
+        status.addWidget(self.eta)
+        a.addLayout(status)
+        line = QWidget(objectName="Divider")
+        line.setFixedHeight(1)
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(scroll, 1)
+        outer.addWidget(line)
+        outer.addWidget(actions)
+
+    def set_running(self, running: bool) -> None:
+        self.generate.setVisible(not running)
+        self.stop.setVisible(running)
+        self.stop.setEnabled(True)
+        self.stop.setText("Stop")

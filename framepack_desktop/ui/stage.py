@@ -1,0 +1,96 @@
+"""The centre of the window: the player, its transport controls, the timeline and the result buttons."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+
+from . import theme
+from .error_banner import ErrorBanner
+from .frame_cache import FrameCache
+from .player import PlayerView
+from .timeline import TimelineView
+from .timeline_model import TimelineModel
+
+
+def timecode(frame: int, fps: int) -> str:
+    s = frame / max(fps, 1)
+    return f"{int(s // 60)}:{s % 60:05.2f}"
+
+
+class Stage(QWidget):
+    def __init__(self, model: TimelineModel, frames: FrameCache, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("Stage")
+        self.banner = ErrorBanner()
+        self.player = PlayerView(model, frames)
+        self.timeline = TimelineView(model)
+
+        self.to_start = self._transport("to-start", "First frame (Home)")
+        self.back = self._transport("step-back", "Previous frame (←)")
+        self.play = self._transport("play", "Play / pause (Space)")
+        self.forward = self._transport("step-forward", "Next frame (→)")
+        self.to_end = self._transport("to-end", "Last frame (End)")
+        self.loop = self._transport("loop", "Loop")
+        self.loop.setCheckable(True)
+        self.loop.setChecked(True)
+        self.time = QLabel(objectName="TimeLabel")
+        self.frame_label = QLabel(objectName="Hint")
+
+        self.open_video = QPushButton("Open video")
+        self.open_video.setIcon(theme.icon("film"))
+        self.reveal = QPushButton("Show in folder")
+        self.reveal.setIcon(theme.icon("folder"))
+        self.export = QPushButton("Export frame")
+        self.export.setIcon(theme.icon("export"))
+        self.export.setToolTip("Save the frame at the playhead as a PNG")
+        for b in (self.open_video, self.reveal, self.export):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        player_frame = QFrame(objectName="PlayerFrame")
+        pl = QVBoxLayout(player_frame)
+        pl.setContentsMargins(1, 1, 1, 1)
+        pl.addWidget(self.player)
+
+        transport = QHBoxLayout()
+        transport.setSpacing(2)
+        for b in (self.to_start, self.back, self.play, self.forward, self.to_end):
+            transport.addWidget(b)
+        transport.addSpacing(8)
+        transport.addWidget(self.loop)
+        transport.addSpacing(12)
+        transport.addWidget(self.time)
+        transport.addSpacing(10)
+        transport.addWidget(self.frame_label)
+        transport.addStretch(1)
+        transport.addWidget(self.open_video)
+        transport.addWidget(self.reveal)
+        transport.addWidget(self.export)
+
+        timeline_frame = QFrame(objectName="TimelineFrame")
+        tl = QVBoxLayout(timeline_frame)
+        tl.setContentsMargins(10, 8, 10, 10)
+        tl.setSpacing(6)
+        tl.addLayout(transport)
+        tl.addWidget(self.timeline)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 12, 12, 12)
+        lay.setSpacing(10)
+        lay.addWidget(self.banner)
+        lay.addWidget(player_frame, 1)
+        lay.addWidget(timeline_frame)
+
+    def _transport(self, icon: str, tip: str) -> QToolButton:
+        b = QToolButton(objectName="Transport")
+        b.setIcon(theme.icon(icon))
+        b.setToolTip(tip)
+        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        b.setAutoRaise(True)
+        return b
+
+    def set_playing(self, playing: bool) -> None:
+        self.play.setIcon(theme.icon("pause" if playing else "play"))
+
+    def show_position(self, frame: int, num_frames: int, fps: int) -> None:
+        self.time.setText(f"{timecode(frame, fps)} / {timecode(num_frames, fps)}")
+        self.frame_label.setText(f"frame {frame + 1} of {num_frames}" if num_frames else "")

@@ -1,0 +1,54 @@
+"""The playhead: seeking, stepping and playing over a span of frames that grows while generating."""
+from framepack_desktop.ui.playback import Playback
+
+
+class Span:
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def __call__(self):
+        return self.a, self.b
+
+
+def test_seek_and_step_clamp_to_the_video(qtbot):
+    pb = Playback(Span(0, 0))
+    pb.set_length(100)
+    seen = []
+    pb.positionChanged.connect(seen.append)
+    pb.seek(250)
+    pb.step(-3)
+    pb.seek(-5)
+    assert seen == [99, 96, 0]
+
+
+def test_play_runs_through_ready_frames_and_loops(qtbot):
+    span = Span(90, 97)
+    pb = Playback(span)
+    pb.set_length(97)
+    pb.set_fps(1000)
+    pb.play()
+    assert pb.position == 90 and pb.playing
+    visited = set()
+    pb.positionChanged.connect(visited.add)
+    qtbot.waitUntil(lambda: visited >= set(range(90, 97)) and 90 in visited, timeout=3000)
+    assert visited <= set(range(90, 97))         # never leaves the frames that exist
+    span.a = 60                                   # an earlier section arrived (original model)
+    qtbot.waitUntil(lambda: 60 in visited, timeout=3000)
+    pb.pause()
+
+
+def test_without_loop_play_stops_at_the_last_ready_frame(qtbot):
+    pb = Playback(Span(0, 5))
+    pb.set_length(50)
+    pb.set_fps(1000)
+    pb.set_loop(False)
+    pb.play()
+    qtbot.waitUntil(lambda: not pb.playing, timeout=3000)
+    assert pb.position == 4
+
+
+def test_nothing_to_play_keeps_still(qtbot):
+    pb = Playback(Span(0, 0))
+    pb.set_length(50)
+    pb.play()
+    assert not pb.playing and pb.position == 0
