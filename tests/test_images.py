@@ -1,7 +1,10 @@
 """Input images: every kind of file a user may bring, buckets, cover-and-crop, model tensor."""
 import io
 import struct
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -274,3 +277,12 @@ def test_model_tensor_layout_and_range():
     assert t.shape == (1, 3, 1, 32, 48) and t.dtype == torch.float32
     assert t[0, 0, 0, 5, 5].item() == 1.0 and t[0, 1, 0, 5, 5].item() == -1.0
     torch.testing.assert_close(t[0, :, 0, 0, 0], torch.tensor([-1.0, 51 / 127.5 - 1, 1.0]))
+
+
+def test_reading_images_does_not_load_torch():
+    """The UI loads and previews images through this module and must stay free of torch."""
+    code = (
+        "import sys; from framepack_desktop.engine.images import load_image, nearest_bucket, fit_to_bucket; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)

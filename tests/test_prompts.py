@@ -1,4 +1,8 @@
 """Timestamped prompts: parsing, and which prompt each section gets."""
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from framepack_desktop.engine.errors import BadSettings
@@ -93,3 +97,9 @@ def test_overrides_may_stand_in_for_an_empty_prompt():
 def test_override_for_a_missing_section_is_reported():
     with pytest.raises(BadSettings, match="section 5"):
         prompts_for_sections("waves", [0.0, 1.2], {5: "bows"})
+
+
+def test_prompts_do_not_load_torch():
+    """The UI previews the prompt of each section with this module and must stay free of torch."""
+    code = "import sys, framepack_desktop.engine.sampling.prompts; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)

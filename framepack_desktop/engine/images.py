@@ -7,6 +7,9 @@ what to do, before any model is loaded.
 
 FramePack works at fixed "buckets" of the 640 class (DESIGN.md section 4): the image takes the
 bucket nearest its aspect ratio and is scaled to cover it, then centre-cropped.
+
+The UI reads images and previews the crop through this module, and the UI never loads torch
+(it takes seconds): torch is imported only by `to_model_tensor`, which the engine alone calls.
 """
 from __future__ import annotations
 
@@ -14,13 +17,15 @@ import io
 import os
 import warnings
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import BadImage
+
+if TYPE_CHECKING:
+    import torch
 
 BUCKETS_640 = (
     (416, 960), (448, 864), (480, 832), (512, 768), (544, 704), (576, 672), (608, 640),
@@ -91,6 +96,8 @@ def fit_to_bucket(img: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def to_model_tensor(img: np.ndarray) -> torch.Tensor:
     """[1, 3, 1, H, W] float32 in [-1, 1]: one video frame as the VAE and SigLIP take it."""
+    import torch
+
     _check_rgb(img)
     pixels = torch.tensor(img, dtype=torch.float32) / 127.5 - 1
     return pixels.permute(2, 0, 1)[None, :, None].contiguous()
