@@ -13,7 +13,7 @@ import pytest
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 
-from framepack_desktop.engine.sampling.samplers import sample
+from framepack_desktop.engine.sampling.samplers import iter_sample, sample
 from framepack_desktop.engine.sampling.schedule import shifted_sigmas
 
 SHIFT7 = math.log(7)
@@ -118,6 +118,30 @@ def test_exception_from_on_step_stops_sampling(method):
     with pytest.raises(Stop):
         sample(flow.velocity, flow.noise.float(), shifted_sigmas(10, SHIFT7), method, on_step=on_step)
     assert len(flow.calls) == 4
+
+
+@pytest.mark.parametrize("method", ["euler", "unipc"])
+def test_generator_form_steps_like_sample(method):
+    sigmas = shifted_sigmas(6, SHIFT7)
+    flow = GaussianFlow()
+    seen = []
+    expected = sample(flow.velocity, flow.noise.float(), sigmas, method, on_step=lambda i, x0: seen.append((i, x0)))
+    steps = iter_sample(flow.velocity, flow.noise.float(), sigmas, method)
+    for i, x0 in seen:
+        j, y0 = next(steps)
+        assert j == i and torch.equal(y0, x0)
+    with pytest.raises(StopIteration) as done:
+        next(steps)
+    assert torch.equal(done.value.value, expected)
+
+
+def test_generator_form_checks_arguments_at_the_call():
+    flow = GaussianFlow()
+    with pytest.raises(ValueError):
+        iter_sample(flow.velocity, flow.noise.float(), [1.0, 0.5], "unipc")
+    with pytest.raises(ValueError):
+        iter_sample(flow.velocity, flow.noise.float(), shifted_sigmas(3, 1.0), "dpm")
+    assert flow.calls == []
 
 
 def test_euler_is_bit_identical_to_diffusers():

@@ -18,12 +18,13 @@ takes no part in the multistep differences (in the limit its weight is zero).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 
 import torch
 
 VelocityFn = Callable[[torch.Tensor, float, int], torch.Tensor]
 StepCallback = Callable[[int, torch.Tensor], None]
+Steps = Generator[tuple[int, torch.Tensor], None, torch.Tensor]
 METHODS = ("unipc", "euler")
 MAX_ORDER = 3
 
@@ -42,13 +43,31 @@ def sample(
     latents predicted at step `i`, for previews and progress; an exception it raises (cancel)
     stops sampling and propagates.
     """
+    steps = iter_sample(velocity_fn, x, sigmas, method)
+    while True:
+        try:
+            i, x0 = next(steps)
+        except StopIteration as done:
+            return done.value
+        if on_step is not None:
+            on_step(i, x0)
+
+
+def iter_sample(
+    velocity_fn: VelocityFn,
+    x: torch.Tensor,
+    sigmas: torch.Tensor | Sequence[float],
+    method: str = "unipc",
+) -> Steps:
+    """`sample` as a generator, for a caller that has its own events to yield between steps:
+    yields (i, x0) after each step and returns the final latents (StopIteration.value).
+    Arguments are checked at the call, not at the first step."""
     sigmas = torch.as_tensor(sigmas, dtype=torch.float32, device=x.device)
     _check_sigmas(sigmas)
-    x = x.float()
     if method == "euler":
-        return _euler(velocity_fn, x, sigmas, on_step)
+        return _euler(velocity_fn, x.float(), sigmas)
     if method == "unipc":
-        return _unipc(velocity_fn, x, sigmas, on_step)
+        return _unipc(velocity_fn, x.float(), sigmas)
     raise ValueError(f"unknown sampler {method!r}; use one of {METHODS}")
 
 
@@ -61,7 +80,7 @@ def _check_sigmas(sigmas: torch.Tensor) -> None:
         raise ValueError("sigmas must start at most at 1 and end at exactly 0")
 
 
-def _euler(velocity_fn: VelocityFn, x: torch.Tensor, sigmas: torch.Tensor, on_step: StepCallback | None):
+def _euler(velocity_fn: VelocityFn, x: torch.Tensor, sigmas: torch.Tensor) -> Steps:
     """x += (sigma_next - sigma) * v, with the float32 operations of diffusers'
     FlowMatchEulerDiscreteScheduler.step, so that equal inputs give bit-identical outputs."""
     for i in range(len(sigmas) - 1):
@@ -69,18 +88,16 @@ def _euler(velocity_fn: VelocityFn, x: torch.Tensor, sigmas: torch.Tensor, on_st
         v = velocity_fn(x, float(sigma), i).float()
         x0 = x - sigma * v
         x = x + (sigma_next - sigma) * v
-        if on_step is not None:
-            on_step(i, x0)
+        yield i, x0
     return x
 
 
-def _unipc(velocity_fn: VelocityFn, x: torch.Tensor, sigmas: torch.Tensor, on_step: StepCallback | None):
+def _unipc(velocity_fn: VelocityFn, x: torch.Tensor, sigmas: torch.Tensor) -> Steps:
     sig = [float(s) for s in sigmas]
     steps = len(sig) - 1
     past: list[tuple[float, torch.Tensor]] = []  # (lambda, x0) of earlier finite-lambda points, newest first
     x0 = x - sig[0] * velocity_fn(x, sig[0], 0).float()
-    if on_step is not None:
-        on_step(0, x0)
+    yield 0, x0
     for i in range(steps - 1):
         # Warm up from order 1 as history accumulates; lower the order again near the end, where
         # the steps in lambda grow without bound (the step to sigma = 0 would be of order 1).
@@ -94,8 +111,7 @@ def _unipc(velocity_fn: VelocityFn, x: torch.Tensor, sigmas: torch.Tensor, on_st
         else:
             x = x_pred
         x0 = x0_next
-        if on_step is not None:
-            on_step(i + 1, x0)
+        yield i + 1, x0
     return x0
 
 
