@@ -77,11 +77,12 @@ class ImageDropZone(QFrame):
         self.setAcceptDrops(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(110)
+        self.compact_height = 190
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def sizeHint(self) -> QSize:
-        return QSize(320, 190)
+        return QSize(320, self.compact_height if self._pixmap is None else 190)
 
     # ----- loading -----
     def load(self, path: str | Path) -> bool:
@@ -96,6 +97,7 @@ class ImageDropZone(QFrame):
         step = max(1, max(image.shape[:2]) // _DISPLAY_MAX)
         self._pixmap = QPixmap.fromImage(to_qimage(np.ascontiguousarray(image[::step, ::step])))
         self._update_bucket()
+        self.updateGeometry()
         self.imageChanged.emit(self.path)
         return True
 
@@ -127,6 +129,7 @@ class ImageDropZone(QFrame):
 
     def clear(self) -> None:
         self.path, self.image, self.bucket, self._pixmap, self.error = "", None, None, None, ""
+        self.updateGeometry()
         self.update()
         self.imageChanged.emit("")
 

@@ -39,7 +39,7 @@ from .queue_panel import QueuePanel
 from .settings_panel import MAX_SEED
 from .sidebar import Sidebar
 from .stage import Stage
-from .timeline_model import DONE, RUNNING, SAMPLING
+from .timeline_model import CANCELLED, DONE, IDLE, RUNNING, SAMPLING
 from .vram_meter import MemoryMeter
 from .worker import RunJob
 
@@ -87,10 +87,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.status_text = QLabel()
-        self.demo_chip = QLabel("DEMO MODELS · random weights · videos are noise", objectName="DemoChip")
         self.meter = MemoryMeter()
         self.statusBar().addWidget(self.status_text, 1)
-        self.statusBar().addPermanentWidget(self.demo_chip)
         self.statusBar().addPermanentWidget(self.meter)
         self.statusBar().setSizeGripEnabled(False)
 
@@ -106,11 +104,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self.setAcceptDrops(True)
-        self.setMinimumSize(980, 640)
         self._restore()
         self._update_models_label()
         self._update_actions()
         self.update_plan()
+        self._update_progress()
 
     # ----- construction -----
     def _connect(self) -> None:
@@ -170,6 +168,11 @@ class MainWindow(QMainWindow):
             themes.addAction(a)
             view.addAction(a)
         themes.triggered.connect(self._theme_chosen)
+        view.addSeparator()
+        self.side_panel_action = QAction("Queue and history panel", self, checkable=True, checked=True)
+        self.side_panel_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        self.side_panel_action.toggled.connect(self.tabs.setVisible)
+        view.addAction(self.side_panel_action)
         helpm = bar.addMenu("&Help")
         helpm.addAction("Models…", self.ask_for_models)
         helpm.addAction("Open log folder", self.open_log_folder)
@@ -216,6 +219,7 @@ class MainWindow(QMainWindow):
         self.playback.set_fps(job.fps)
         self.playback.set_length(job.num_frames)
         self._update_actions()
+        self._update_progress()
 
     def build_job(self) -> Job:
         """The Job to run, validated, with a fresh random seed when asked and a unique output name."""
@@ -313,6 +317,7 @@ class MainWindow(QMainWindow):
         total = steps * len(m.sections)
         done = sum(steps if s.state == DONE else s.step for s in m.sections)
         sb.progress.setValue(int(1000 * done / total) if total else 0)
+        sb.progress.setVisible(m.phase != IDLE)
         current = m.sampling_section
         if current is not None and current.state == SAMPLING:
             sb.progress_text.setText(f"Sampling section {current.section + 1} of {len(m.sections)} · "
@@ -382,8 +387,10 @@ class MainWindow(QMainWindow):
         has_video = bool(video) and Path(video).exists()
         self.stage.open_video.setEnabled(has_video)
         self.stage.reveal.setEnabled(has_video)
+        stopped = " (stopped early)" if self.model.phase == CANCELLED else ""
+        self.stage.show_result(video if has_video else None,
+                               f"Saved{stopped}: {Path(video).name}" if has_video else "")
         self.stage.export.setEnabled(self.model.is_ready(self.playback.position))
-        self.demo_chip.setVisible(self.model.demo or self.settings.models_dir == "demo")
 
     @Slot()
     def open_video(self) -> None:
@@ -531,7 +538,6 @@ class MainWindow(QMainWindow):
     def _update_models_label(self) -> None:
         demo = self.model.demo or self.settings.models_dir == "demo"
         self.setWindowTitle(f"{TITLE} — demo models (random weights)" if demo else TITLE)
-        self.demo_chip.setVisible(demo)
 
     def _theme_chosen(self, action: QAction) -> None:
         self.settings.theme = action.data()
@@ -551,12 +557,13 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         s = self.settings
         state = s.ui_state
+        if "splitter" in state:
+            self.splitter.restoreState(QByteArray.fromBase64(state["splitter"].encode()))
+        self.side_panel_action.setChecked(state.get("side_panel", "1") == "1")
         if "geometry" in state:
             self.restoreGeometry(QByteArray.fromBase64(state["geometry"].encode()))
         else:
-            self.resize(1600, 940)
-        if "splitter" in state:
-            self.splitter.restoreState(QByteArray.fromBase64(state["splitter"].encode()))
+            self._first_size()
         last = s.last_job
         if last:
             self.sidebar.settings.set_values(last)
@@ -568,10 +575,18 @@ class MainWindow(QMainWindow):
         if s.output_dir:
             self.sidebar.settings.output_dir.setText(s.output_dir)
 
+    def _first_size(self) -> None:
+        """First start: 85 % of the screen; on a small or 200 %-scaled screen, no side panel."""
+        screen = self.screen().availableGeometry()
+        if screen.width() < 1300:
+            self.side_panel_action.setChecked(False)
+        self.resize(min(1600, int(screen.width() * 0.85)) or 1600, min(960, int(screen.height() * 0.85)) or 960)
+
     def save_state(self) -> None:
         s = self.settings
         s.ui_state = {"geometry": bytes(self.saveGeometry().toBase64()).decode(),
-                      "splitter": bytes(self.splitter.saveState().toBase64()).decode()}
+                      "splitter": bytes(self.splitter.saveState().toBase64()).decode(),
+                      "side_panel": "1" if self.side_panel_action.isChecked() else "0"}
         s.last_job = {k: v for k, v in self.form_job().to_dict().items()
                       if k not in ("output", "format", "section_seeds", "section_prompts", "models")}
         s.random_seed = self.sidebar.settings.random_seed.isChecked()

@@ -113,12 +113,12 @@ class PlayerView(QWidget):
         p.setBrush(pal.color("panel"))
         p.drawRoundedRect(target, 8, 8)
         title = {
-            PLANNED: f"Section {section.section + 1}",
+            PLANNED: f"Section {section.section + 1} · not generated yet",
             DONE: f"Section {section.section + 1}",
             STOPPED: f"Section {section.section + 1} was stopped",
             FAILED: f"Section {section.section + 1} failed",
         }.get(section.state, f"Section {section.section + 1} is waiting")
-        when = f"sampled {_ordinal(section.order + 1)} of {len(self.model.sections)}"
+        when = f"sampled {ordinal(section.order + 1)} of {len(self.model.sections)}"
         t0, t1 = section.start_frame / self.model.fps, section.end_frame / self.model.fps
         lines = [f"{t0:.1f} s – {t1:.1f} s · {when}", section.prompt.strip() or "(no prompt)"]
         self._text_block(p, target, title, lines)
@@ -173,6 +173,6 @@ class PlayerView(QWidget):
         p.setFont(self.font())
 
 
-def _ordinal(n: int) -> str:
+def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"

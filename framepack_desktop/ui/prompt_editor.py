@@ -7,7 +7,7 @@ a user when a prompt takes effect.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRegularExpression, QSize, Signal
+from PySide6.QtCore import QRegularExpression, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
@@ -43,7 +43,7 @@ class PromptEditor(QWidget):
         self.edit.setPlaceholderText(PLACEHOLDER)
         self.edit.setTabChangesFocus(True)
         self.highlighter = TimestampHighlighter(self.edit.document())
-        self.add_timed = QPushButton("+ Timed line at playhead")
+        self.add_timed = QPushButton("+ Timed line")
         self.add_timed.setToolTip("Insert a line that starts a new prompt at the playhead's time")
         self.hint = QLabel(objectName="Hint")
         self.hint.setWordWrap(True)
@@ -53,13 +53,14 @@ class PromptEditor(QWidget):
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.hint, 1)
-        row.addWidget(self.add_timed)
+        row.addWidget(self.add_timed, 0, Qt.AlignmentFlag.AlignTop)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(6)
         lay.addWidget(self.edit)
         lay.addLayout(row)
         self.edit.setMinimumHeight(self.fontMetrics().height() * 5 + 16)
+        self.edit.setMaximumHeight(self.fontMetrics().height() * 12)
 
     def sizeHint(self) -> QSize:
         return QSize(320, self.fontMetrics().height() * 8)

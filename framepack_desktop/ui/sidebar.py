@@ -27,7 +27,7 @@ class Sidebar(QWidget):
         self.setObjectName("Sidebar")
         self.start = ImageDropZone("Start image", inputs_dir)
         self.end = ImageDropZone("End image (optional)", inputs_dir)
-        self.end.setMinimumHeight(110)
+        self.end.compact_height = 96
         self.end.setToolTip("The video ends on this image (original model only)")
         self.prompt = PromptEditor()
         self.settings = SettingsPanel(default_output)

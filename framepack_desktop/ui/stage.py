@@ -34,17 +34,26 @@ class Stage(QWidget):
         self.loop.setCheckable(True)
         self.loop.setChecked(True)
         self.time = QLabel(objectName="TimeLabel")
+        self.time.setMinimumWidth(self.fontMetrics().horizontalAdvance("00:00.00 / 00:00.00") + 16)
         self.frame_label = QLabel(objectName="Hint")
+        self.export = self._transport("export", "Export the frame at the playhead as PNG (Ctrl+E)")
 
+        self.result = QFrame(objectName="ResultBar")
+        self.result_text = QLabel()
+        self.result_text.setMinimumWidth(80)
         self.open_video = QPushButton("Open video")
         self.open_video.setIcon(theme.icon("film"))
         self.reveal = QPushButton("Show in folder")
         self.reveal.setIcon(theme.icon("folder"))
-        self.export = QPushButton("Export frame")
-        self.export.setIcon(theme.icon("export"))
-        self.export.setToolTip("Save the frame at the playhead as a PNG")
-        for b in (self.open_video, self.reveal, self.export):
+        for b in (self.open_video, self.reveal):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        rl = QHBoxLayout(self.result)
+        rl.setContentsMargins(12, 6, 6, 6)
+        rl.setSpacing(8)
+        rl.addWidget(self.result_text, 1)
+        rl.addWidget(self.open_video)
+        rl.addWidget(self.reveal)
+        self.result.hide()
 
         player_frame = QFrame(objectName="PlayerFrame")
         pl = QVBoxLayout(player_frame)
@@ -59,11 +68,8 @@ class Stage(QWidget):
         transport.addWidget(self.loop)
         transport.addSpacing(12)
         transport.addWidget(self.time)
-        transport.addSpacing(10)
         transport.addWidget(self.frame_label)
         transport.addStretch(1)
-        transport.addWidget(self.open_video)
-        transport.addWidget(self.reveal)
         transport.addWidget(self.export)
 
         timeline_frame = QFrame(objectName="TimelineFrame")
@@ -78,6 +84,7 @@ class Stage(QWidget):
         lay.setSpacing(10)
         lay.addWidget(self.banner)
         lay.addWidget(player_frame, 1)
+        lay.addWidget(self.result)
         lay.addWidget(timeline_frame)
 
     def _transport(self, icon: str, tip: str) -> QToolButton:
@@ -93,4 +100,11 @@ class Stage(QWidget):
 
     def show_position(self, frame: int, num_frames: int, fps: int) -> None:
         self.time.setText(f"{timecode(frame, fps)} / {timecode(num_frames, fps)}")
-        self.frame_label.setText(f"frame {frame + 1} of {num_frames}" if num_frames else "")
+        self.frame_label.setText(f"{frame + 1} / {num_frames}" if num_frames else "")
+        self.frame_label.setToolTip("frame at the playhead / frames in the video")
+
+    def show_result(self, video: str | None, text: str) -> None:
+        """The bar under the player once a video file exists (finished, or stopped early)."""
+        self.result.setVisible(bool(video))
+        self.result_text.setText(text)
+        self.result_text.setToolTip(video or "")

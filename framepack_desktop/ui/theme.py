@@ -44,6 +44,7 @@ class Palette:
     accent_hover: str
     accent_soft: str
     done: str
+    done_bg: str
     sampling: str
     pending: str
     error: str
@@ -60,14 +61,14 @@ class Palette:
 DARK = Palette(
     name="dark", bg="#16171b", panel="#1e2025", panel2="#272a31", stage="#0e0f12", field="#15161a",
     border="#33363e", button="#2a2d34", button_hover="#343842", text="#e7e8eb", text_dim="#9198a3",
-    accent="#4c8dff", accent_hover="#6a9fff", accent_soft="#233a63", done="#3fb68b",
+    accent="#4c8dff", accent_hover="#6a9fff", accent_soft="#233a63", done="#3fb68b", done_bg="#17302a",
     sampling="#f0a73a", pending="#3a3e47", error="#e5534b", error_bg="#3a1f1f", warn="#e0a43a",
     warn_bg="#3a2e17",
 )
 LIGHT = Palette(
     name="light", bg="#eef0f3", panel="#ffffff", panel2="#f3f4f7", stage="#1b1c20", field="#ffffff",
     border="#d3d7de", button="#f4f5f8", button_hover="#e6e9ef", text="#1c1f24", text_dim="#5d6571",
-    accent="#2f6fec", accent_hover="#4a83f0", accent_soft="#d9e5fd", done="#23996f",
+    accent="#2f6fec", accent_hover="#4a83f0", accent_soft="#d9e5fd", done="#23996f", done_bg="#dcf3ea",
     sampling="#d98a12", pending="#c9ced6", error="#cf3b33", error_bg="#fbe3e1", warn="#9a6a0c",
     warn_bg="#fbf0d9",
 )

@@ -11,6 +11,7 @@ from PySide6.QtGui import QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPe
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from . import theme
+from .player import ordinal
 from .qimage import to_qimage
 from .timeline_model import DONE, FAILED, PLANNED, SAMPLING, STOPPED, TimelineModel, SectionView
 
@@ -159,7 +160,7 @@ class TimelineView(QWidget):
         half = inner.height() / 2
         head = f"{s.section + 1}"
         status = {SAMPLING: f"step {s.step}/{s.steps}", DONE: "done", STOPPED: "stopped", FAILED: "failed"}.get(
-            s.state, f"#{s.order + 1} to sample")
+            s.state, f"sampled {ordinal(s.order + 1)}")
         bold = QFont(self.font())
         bold.setBold(True)
         p.setFont(bold)

@@ -1,0 +1,186 @@
+"""The main window without generating: plan preview, drops, MP4 settings, queue and state persistence,
+crash reporting. The generation itself is in test_ui_main_window.py."""
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+
+from framepack_desktop.engine.job import Job
+from framepack_desktop.engine.video.mp4 import write_mp4
+from framepack_desktop.settings import AppPaths, Settings, load_queue, load_settings, save_settings
+from framepack_desktop.ui.crash import CrashReporter, setup_logging
+from framepack_desktop.ui.main_window import MainWindow
+
+
+class Recorder:
+    """Stands in for the OS file opener: records instead of launching a media player."""
+
+    def __init__(self):
+        self.opened, self.revealed = [], []
+
+    def open(self, path):
+        self.opened.append(path)
+
+    def reveal(self, path):
+        self.revealed.append(path)
+
+
+@pytest.fixture
+def paths(tmp_path):
+    p = AppPaths.under(tmp_path / "home").ensure()
+    save_settings(p, Settings(models_dir="demo", random_seed=False))
+    return p
+
+
+@pytest.fixture
+def open_window(qtbot, paths):
+    def make():
+        w = MainWindow(paths, load_settings(paths), desktop=Recorder())
+        qtbot.addWidget(w)
+        return w
+    return make
+
+
+def image(path, w=640, h=480):
+    Image.fromarray(np.full((h, w, 3), 90, np.uint8)).save(path)
+    return str(path)
+
+
+def urls(*files):
+    m = QMimeData()
+    m.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
+    return m
+
+
+def test_timeline_shows_which_prompt_covers_which_section_before_generating(open_window, tmp_path):
+    w = open_window()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.settings.seconds.setValue(5)                  # 4 sections of 1.2 s
+    w.sidebar.prompt.set_text("[0s] walks in\n[2s] waves")
+    w.update_plan()
+    assert [s.prompt for s in w.model.sections] == ["walks in", "walks in", "waves", "waves"]
+    assert [s.order for s in w.model.sections] == [3, 2, 1, 0]          # original: from the end
+    w.sidebar.settings.variant.setCurrentIndex(w.sidebar.settings.variant.findData("f1"))
+    w.update_plan()
+    assert [s.order for s in w.model.sections] == [0, 1, 2, 3]
+    assert not w.sidebar.end.isEnabled() and "original" in w.sidebar.end.toolTip()
+    w.sidebar.prompt.set_text("[1s] a\n[1s] b")
+    w.update_plan()
+    assert "Two prompts start at 1 s" in w.sidebar.prompt.hint.text()    # the mistake, in words
+
+
+def test_dropping_an_image_on_the_window_loads_it_and_a_bad_one_is_explained(open_window, tmp_path):
+    w = open_window()
+    w.handle_drop(urls(image(tmp_path / "start.png")))
+    assert w.sidebar.start.path == str(tmp_path / "start.png")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    w.handle_drop(urls(broken))
+    assert w.stage.banner.isVisibleTo(w) and "broken.jpg" in w.stage.banner.message
+    assert w.sidebar.start.path == str(tmp_path / "start.png")
+
+
+def test_generate_without_an_image_says_what_to_do(open_window):
+    w = open_window()
+    w.sidebar.prompt.set_text("waves")
+    w.generate()
+    assert "start image" in w.stage.banner.message and not w.controller.running
+
+
+def test_dropping_an_mp4_made_by_the_app_loads_its_settings(open_window, tmp_path):
+    src = image(tmp_path / "src.png")
+    job = Job(image=src, prompt="[0s] smiles\n[1s] nods", output=str(tmp_path / "v.mp4"), seconds=3.5,
+              variant="f1", seed=4242, steps=9, teacache=0.1, models="demo")
+    video = tmp_path / "v.mp4"
+    write_mp4(video, [np.zeros((32, 32, 3), np.uint8)] * 3, 32, 32, metadata=job.to_json())
+    w = open_window()
+    w.handle_drop(urls(video))
+    v = w.sidebar.settings.values()
+    assert (v["seconds"], v["variant"], v["seed"], v["steps"], v["teacache"]) == (3.5, "f1", 4242, 9, 0.1)
+    assert w.sidebar.prompt.text() == job.prompt and w.sidebar.start.path == src
+    plain = tmp_path / "plain.mp4"
+    write_mp4(plain, [np.zeros((32, 32, 3), np.uint8)] * 3, 32, 32)
+    w.handle_drop(urls(plain))
+    assert "only videos made by this app" in w.stage.banner.message
+
+
+def test_queue_edits_persist_across_a_restart(open_window, paths, tmp_path):
+    w = open_window()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    for text in ("first", "second", "third"):
+        w.sidebar.prompt.set_text(text)
+        w.enqueue()
+    assert not w.controller.running and [j.prompt for j in load_queue(paths)] == ["first", "second", "third"]
+    panel = w.queue_panel
+    panel.list.setCurrentRow(2)
+    panel.up.click()                                   # third before second
+    panel.list.setCurrentRow(0)
+    panel.dup.click()                                  # first twice
+    panel.list.setCurrentRow(3)
+    panel.remove.click()                               # drop second
+    expected = ["first", "first", "third"]
+    assert [j.prompt for j in w.controller.queue.jobs] == expected
+    outputs = [j.output for j in w.controller.queue.jobs]
+    w.close()
+    again = open_window()
+    assert [j.prompt for j in again.controller.queue.jobs] == expected
+    assert [j.output for j in again.controller.queue.jobs] == outputs
+    assert again.queue_panel.list.count() == 3
+
+
+def test_form_theme_and_geometry_survive_a_restart(open_window, tmp_path):
+    w = open_window()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.prompt.set_text("a cat yawns")
+    w.sidebar.settings.steps.setValue(13)
+    w.side_panel_action.setChecked(False)
+    w.resize(780, 690)                                  # fits the offscreen test screen (800 x 800)
+    w.settings.theme = "light"
+    w.close()
+    again = open_window()
+    assert again.sidebar.prompt.text() == "a cat yawns"
+    assert again.sidebar.settings.steps.value() == 13
+    assert again.sidebar.start.path == str(tmp_path / "a.png")
+    assert (again.width(), again.height()) == (780, 690)
+    assert not again.side_panel_action.isChecked() and again.tabs.isHidden()
+    assert again.settings.theme == "light"
+
+
+def test_keys_and_timeline_clicks_move_the_playhead(open_window, qtbot, tmp_path):
+    w = open_window()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.prompt.set_text("x")
+    w.update_plan()
+    w.show()
+    tl = w.stage.timeline
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.x_of(100.5)), 30))
+    assert w.playback.position == 100 and w.stage.player.position == 100
+    qtbot.keyClick(tl, Qt.Key.Key_Right)
+    qtbot.keyClick(tl, Qt.Key.Key_Right)
+    qtbot.keyClick(tl, Qt.Key.Key_Left)
+    assert w.playback.position == 101
+    qtbot.keyClick(tl, Qt.Key.Key_End)
+    assert w.playback.position == w.model.num_frames - 1     # nothing generated: the last frame
+
+
+def test_unhandled_exceptions_are_logged_and_shown(open_window, paths):
+    w = open_window()
+    setup_logging(paths)
+    reporter = CrashReporter(paths)
+    reporter.crashed.connect(w.show_crash)
+    reporter.install()
+    try:
+        try:
+            raise ZeroDivisionError("the app divided by zero")
+        except ZeroDivisionError:
+            sys.excepthook(*sys.exc_info())
+    finally:
+        reporter.uninstall()
+    log = paths.log_file.read_text()
+    assert "ZeroDivisionError: the app divided by zero" in log and "Traceback" in log
+    assert "divided by zero" in w.stage.banner.message and str(paths.log_file) in w.stage.banner.message
+    assert "Traceback" in w.stage.banner.detail
+    w.stage.banner.log_button.click()
+    assert w.desktop.opened == [str(paths.log_dir)]
