@@ -324,7 +324,10 @@ def parse_args(argv: list[str] | None, env: dict[str, str], windows: bool) -> ar
     p.add_argument("--python-version", default=DEFAULT_PYTHON)
     args = p.parse_args(argv)
     if args.install_dir is None:
-        args.install_dir = Path(default_install_dir(env, windows))
+        try:
+            args.install_dir = Path(default_install_dir(env, windows))
+        except InstallError as e:
+            p.error(str(e))
     if not args.uv:
         p.error("uv was not found: pass --uv")
     return args

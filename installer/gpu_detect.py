@@ -137,10 +137,12 @@ def parse_gpus(stdout: str) -> list[Gpu]:
     return gpus
 
 
-def _cpu(reason: str, why: str) -> TorchChoice:
-    return TorchChoice("cpu", reason, (
-        f"{why} {CPU_IS_SLOW} If this computer has an NVIDIA GPU, install its current driver "
-        f"from {DRIVER_URL} and run this installer again.",))
+NO_DRIVER_ADVICE = (f"If this computer has an NVIDIA GPU, install its current driver from {DRIVER_URL} "
+                    "and run this installer again.")
+
+
+def _cpu(reason: str, why: str, advice: str = NO_DRIVER_ADVICE) -> TorchChoice:
+    return TorchChoice("cpu", reason, (f"{why} {CPU_IS_SLOW} {advice}".strip(),))
 
 
 def _cuda_capability(gpu: Gpu) -> tuple[int, int]:
@@ -168,7 +170,9 @@ def choose_torch(smi: NvidiaSmiResult) -> TorchChoice:
     if cap < MIN_CUDA_CAPABILITY:
         return _cpu("GPU too old for PyTorch CUDA builds",
                     f"{best.name} ({best.sm}) is older than any GPU the current PyTorch CUDA builds "
-                    "support (compute capability 5.0 or newer).")
+                    "support (compute capability 5.0 or newer).",
+                    "FramePack needs an NVIDIA GPU of the GTX 900 series or newer (RTX 30 or newer "
+                    "recommended).")
     if cap >= BLACKWELL_CAPABILITY:
         tag, reason = "cu128", f"{best.name} ({best.sm}) needs a CUDA 12.8+ build"
     else:
