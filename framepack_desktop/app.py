@@ -160,10 +160,10 @@ def _run(job) -> int:
 
 def _models(args) -> int:
     from .engine.models.demo import build_demo_models
-    from .engine.models.loader import resolve_models_dir
+    from .engine.models.loader import demo_models_dir
 
     if args.models_command == "demo":
-        target = Path(args.dir) if args.dir else resolve_models_dir("demo", build=False)
+        target = Path(args.dir) if args.dir else demo_models_dir()
         path = build_demo_models(target)
         print(f"demo models (random weights: their videos are noise) in {path}")
         return EXIT_OK

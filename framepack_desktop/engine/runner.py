@@ -24,12 +24,11 @@ import torch
 from . import events as ev
 from .atomic import atomic_write_text
 from .conditioning import PromptEmbeds, blend_image_embeds, encode_image_embeds, encode_latent
-from .errors import JobCancelled, ModelsMissing, OutputNotWritable, UserError
+from .errors import JobCancelled, OutputNotWritable, UserError
 from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
 from .job import Job
 from .jobfolder import JobFolder, section_fingerprints
-from .models.layout import missing_components
-from .models.loader import resolve_models_dir
+from .models.loader import require_models, resolve_models_dir
 from .sampling import context as ctx
 from .sampling.prompts import prompts_for_sections
 from .sampling.samplers import iter_sample
@@ -167,12 +166,7 @@ class _JobRun:
         self.open_folder()
         folder = self.folder
         models_dir = resolve_models_dir(job.models)
-        missing = missing_components(models_dir, job.variant)
-        if missing:
-            raise ModelsMissing(
-                f"The models folder '{models_dir}' lacks: {', '.join(missing)}. Run "
-                "'framepack-desktop models download' (or 'framepack-desktop models demo' for the test models)."
-            )
+        require_models(models_dir, job.variant)
         place = choose_placement(job)
 
         start_img = load_image(job.image)
