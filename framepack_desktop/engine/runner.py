@@ -34,6 +34,7 @@ from .sampling.prompts import prompts_for_sections
 from .sampling.samplers import iter_sample
 from .sampling.schedule import flux_mu, shifted_sigmas
 from .sampling.teacache import step_cache
+from .models.policy import choose_placement
 from .session import ModelSession, Placement
 from .video.blend import crossfade, pixels_to_uint8
 from .video.framestore import FrameStore
@@ -63,18 +64,6 @@ def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSessi
         yield ev.Failed(f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
     finally:
         run.close()
-
-
-def choose_placement(job: Job) -> Placement:
-    """Device and dtypes: bf16 transformer and fp16 encoders on CUDA, as the original; fp32 on CPU."""
-    if job.device == "auto":
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        device = torch.device(job.device)
-    if device.type == "cpu":
-        return Placement(device, torch.float32, torch.float32, torch.float32, torch.float32)
-    named = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
-    return Placement(device, named.get(job.precision, torch.bfloat16), torch.float16, torch.float16, torch.float16)
 
 
 def section_noise(seed: int, order: int, shape: tuple[int, ...]) -> torch.Tensor:
