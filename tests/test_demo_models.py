@@ -80,7 +80,8 @@ def test_a_folder_without_its_files_counts_as_missing(demo_copy):
 
 def test_sharded_weights_count_only_with_every_shard(demo_copy):
     folder = component_dir(demo_copy, "vae")
-    (folder / "diffusion_pytorch_model.safetensors").rename(folder / "diffusion_pytorch_model-00001-of-00002.safetensors")
+    shard_1 = folder / "diffusion_pytorch_model-00001-of-00002.safetensors"
+    (folder / "diffusion_pytorch_model.safetensors").rename(shard_1)
     index = {"metadata": {}, "weight_map": {
         "encoder.conv_in.conv.weight": "diffusion_pytorch_model-00001-of-00002.safetensors",
         "decoder.conv_out.conv.weight": "diffusion_pytorch_model-00002-of-00002.safetensors",
@@ -163,7 +164,8 @@ def test_demo_transformer_has_the_real_config_keys(demo_models):
 
 
 def test_image_processor_matches_the_siglip_input(demo_models):
-    processor = json.loads((component_dir(demo_models, "feature_extractor") / "preprocessor_config.json").read_text())
+    processor_config = component_dir(demo_models, "feature_extractor") / "preprocessor_config.json"
+    processor = json.loads(processor_config.read_text())
     siglip = _config(demo_models, "image_encoder")
     assert processor["size"] == {"height": siglip["image_size"], "width": siglip["image_size"]}
     assert processor["image_processor_type"] == "SiglipImageProcessor"

@@ -25,6 +25,12 @@ def demo_models(tmp_path_factory):
     return build_demo_models(tmp_path_factory.getbasetemp() / "models-demo")
 
 
+@pytest.fixture(autouse=True)
+def no_grad():
+    with torch.no_grad():
+        yield
+
+
 @pytest.fixture(scope="module")
 def transformer(demo_models):
     return loader.load_transformer(demo_models, "original", "cpu", torch.float32)
@@ -155,6 +161,12 @@ def test_models_load_in_the_requested_dtype(demo_models):
     assert {p.dtype for p in vae.parameters()} == {torch.bfloat16}
     assert not any(p.requires_grad for p in vae.parameters())
     assert not vae.training
+
+
+def test_a_complete_folder_passes_the_upfront_check(demo_models):
+    for variant in ("original", "f1"):
+        loader.require_models(demo_models, variant)
+        assert loader.check_component(demo_models, "transformer", variant).is_dir()
 
 
 def test_missing_models_folder_is_named(tmp_path):

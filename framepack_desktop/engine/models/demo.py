@@ -7,9 +7,10 @@ It is built offline in about a second and is byte-for-byte the same for a given 
 
 The sizes are chosen for speed on a 2-core CPU while keeping what the engine relies on: the VAE's
 8x spatial / 4x temporal compression and 16 latent channels, the transformer's (1, 2, 2) patches,
-its 1x/2x/4x history embedders and image projection. The VAE drops its mid-block attention
-(quadratic in latent positions) and runs its full- and half-resolution blocks at 4 channels,
-because the 3D convolutions at full video resolution are what dominate decode time.
+its 1x/2x/4x history embedders and image projection. Decode time is dominated by the VAE's
+work at full video resolution, so the demo VAE drops its mid-block attention (quadratic in
+latent positions), runs at 4 channels and keeps one resnet per decoder block
+(`layers_per_block=0`: the encoder's down blocks are then bare strided convolutions).
 """
 from __future__ import annotations
 
@@ -82,8 +83,8 @@ VAE_CONFIG = dict(
     in_channels=3,
     out_channels=3,
     latent_channels=LATENT_CHANNELS,
-    block_out_channels=(4, 4, 8, 8),
-    layers_per_block=1,
+    block_out_channels=(4, 4, 4, 4),
+    layers_per_block=0,
     norm_num_groups=2,
     scaling_factor=0.476986,
     spatial_compression_ratio=8,
@@ -282,7 +283,7 @@ def _write_llama_tokenizer(folder: Path) -> dict[str, int]:
 
     bos, eos, pad = LLAMA_SPECIAL_TOKENS[0], LLAMA_SPECIAL_TOKENS[1], LLAMA_SPECIAL_TOKENS[-1]
     splitter = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    merges = _learn_merges([word for word, _ in splitter.pre_tokenize_str(_plain_corpus())], [], LLAMA_MERGES)
+    merges = _learn_merges([word for word, _ in splitter.pre_tokenize_str(_plain_corpus())], LLAMA_MERGES)
     vocab = _vocab(sorted(pre_tokenizers.ByteLevel.alphabet()), merges, LLAMA_SPECIAL_TOKENS)
 
     backend = Tokenizer(models.BPE(vocab=vocab, merges=merges))
@@ -305,7 +306,8 @@ def _write_llama_tokenizer(folder: Path) -> dict[str, int]:
             "clean_up_tokenization_spaces": False,
         },
     )
-    return {"vocab_size": len(vocab), "bos_token_id": vocab[bos], "eos_token_id": vocab[eos], "pad_token_id": vocab[pad]}
+    ids = {"bos_token_id": vocab[bos], "eos_token_id": vocab[eos], "pad_token_id": vocab[pad]}
+    return {"vocab_size": len(vocab), **ids}
 
 
 def _write_clip_tokenizer(folder: Path) -> dict[str, int]:
@@ -316,15 +318,16 @@ def _write_clip_tokenizer(folder: Path) -> dict[str, int]:
     """
     from tokenizers import Regex, pre_tokenizers
 
+    words_pattern = Regex(r"'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+")
     splitter = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Split(Regex(r"'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"), "removed", invert=True),
+            pre_tokenizers.Split(words_pattern, "removed", invert=True),
             pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
         ]
     )
     words = [word for word, _ in splitter.pre_tokenize_str(_plain_corpus().lower())]
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    merges = _learn_merges(words, ["</w>"], CLIP_MERGES)
+    merges = _learn_merges(words, CLIP_MERGES, word_end="</w>")
     vocab = _vocab(alphabet + [c + "</w>" for c in alphabet], merges, (CLIP_BOS, CLIP_EOS))
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -355,7 +358,7 @@ def _plain_corpus() -> str:
     return text
 
 
-def _learn_merges(words: list[str], word_end: list[str], count: int) -> list[tuple[str, str]]:
+def _learn_merges(words: list[str], count: int, word_end: str = "") -> list[tuple[str, str]]:
     """Byte-pair merges: most frequent adjacent pair first, ties broken by the pair itself.
 
     Our own few lines rather than `tokenizers`' trainer, whose tie order changes between runs:
@@ -365,8 +368,7 @@ def _learn_merges(words: list[str], word_end: list[str], count: int) -> list[tup
     words_symbols = Counter()
     for word in words:
         symbols = list(word)
-        if word_end:
-            symbols[-1] += word_end[0]
+        symbols[-1] += word_end
         words_symbols[tuple(symbols)] += 1
     merges: list[tuple[str, str]] = []
     for _ in range(count):

@@ -83,7 +83,8 @@ SHARED_COMPONENTS = {
         "tokenizer", _HUNYUAN, "tokenizer", "PreTrainedTokenizerFast", ("tokenizer.json", "tokenizer_config.json")
     ),
     "tokenizer_2": Component(
-        "tokenizer_2", _HUNYUAN, "tokenizer_2", "CLIPTokenizer", ("vocab.json", "merges.txt", "tokenizer_config.json")
+        "tokenizer_2", _HUNYUAN, "tokenizer_2", "CLIPTokenizer",
+        ("vocab.json", "merges.txt", "tokenizer_config.json"),
     ),
     "vae": Component("vae", _HUNYUAN, "vae", "AutoencoderKLHunyuanVideo", ("config.json",), _DIFFUSERS_WEIGHTS),
     "image_encoder": Component(

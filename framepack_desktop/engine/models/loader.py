@@ -9,6 +9,8 @@ Every file is checked before a library sees it, so what the user gets for a miss
 truncated download is a `ModelsMissing` that names the file and the command that fixes it, not a
 library traceback. Precision choices beyond a plain dtype (fp8, int8, nf4) hook in at
 `load_pretrained`, which forwards extra keyword arguments such as a quantization config.
+torch, diffusers and transformers are imported inside the functions, so resolving the models
+folder (which the CLI does first) does not cost their import time.
 """
 from __future__ import annotations
 
