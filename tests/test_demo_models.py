@@ -1,4 +1,4 @@
-"""The models directory layout and the demo model set built in it."""
+"""The models directory layout and the demo model set built in it (`demo_models`: conftest.py)."""
 import json
 import re
 import shutil
@@ -19,12 +19,6 @@ from framepack_desktop.engine.models.layout import (
     missing_files,
     weight_files,
 )
-
-
-@pytest.fixture(scope="session")
-def demo_models(tmp_path_factory):
-    # One path for every test file in the session: the build is idempotent, so it happens once.
-    return build_demo_models(tmp_path_factory.getbasetemp() / "models-demo")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Loading every component of a models directory with the real classes, and the errors a user sees."""
+"""Loading every component with the real classes, and the errors a user sees (`demo_models`: conftest.py)."""
 import json
 import shutil
 
@@ -9,7 +9,6 @@ from PIL import Image
 
 from framepack_desktop.engine.errors import ModelsMissing
 from framepack_desktop.engine.models import loader
-from framepack_desktop.engine.models.demo import build_demo_models
 from framepack_desktop.engine.models.layout import component_dir
 
 TEMPLATE = (
@@ -17,12 +16,6 @@ TEMPLATE = (
     "1. The main content and theme of the video.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n{}<|eot_id|>"
 )
 FIX = "framepack-desktop models"
-
-
-@pytest.fixture(scope="session")
-def demo_models(tmp_path_factory):
-    # Same path as in the other test files: the idempotent build happens once per session.
-    return build_demo_models(tmp_path_factory.getbasetemp() / "models-demo")
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +32,10 @@ def transformer(demo_models):
 @pytest.fixture
 def demo_copy(demo_models, tmp_path):
     return shutil.copytree(demo_models, tmp_path / "models")
+
+
+def _files(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _framepack_inputs(model, height=8, width=8, window=3, seed=0):
@@ -229,12 +226,14 @@ def test_missing_shard_is_named(demo_copy):
         loader.load_vae(demo_copy, "cpu", torch.float32)
 
 
-def test_demo_spec_resolves_to_the_user_data_folder(demo_models, monkeypatch):
+def test_demo_spec_builds_the_set_in_the_user_data_folder(demo_models, tmp_path, monkeypatch):
     import platformdirs
 
-    monkeypatch.setattr(platformdirs, "user_data_path", lambda app, appauthor=None: demo_models.parent)
-    assert loader.resolve_models_dir("demo") == demo_models
-    assert loader.resolve_models_dir(" Demo ") == demo_models
+    monkeypatch.setattr(platformdirs, "user_data_path", lambda app, appauthor=None: tmp_path / app)
+    resolved = loader.resolve_models_dir("demo")
+    assert resolved == tmp_path / "FramePackDesktop" / "models-demo"
+    assert _files(resolved) == _files(demo_models)
+    assert loader.resolve_models_dir(" Demo ") == resolved
 
 
 def test_other_specs_are_paths(tmp_path, monkeypatch):
