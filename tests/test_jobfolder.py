@@ -41,10 +41,12 @@ def test_section_round_trip_and_damaged_files(tmp_path):
     assert torch.equal(folder.load_section(3, "abc"), x)
     assert folder.has_section(3, "abc") and not folder.has_section(3, "other")
     assert folder.load_section(3, "other") is None
-    data = folder.section_path(3).read_bytes()
-    folder.section_path(3).write_bytes(data[: len(data) // 2])
+    path = folder.sections.path(3, "abc")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
     assert folder.load_section(3, "abc") is None
-    assert "unreadable" in (folder.path / "log.txt").read_text()
-    folder.section_path(3).write_bytes(b"garbage")
-    assert not folder.has_section(3, "abc")
+    assert "damaged" in (folder.path / "log.txt").read_text() and folder.notes
+    assert not path.exists() and path.with_name(path.name + ".damaged").exists()
+    path.write_bytes(b"garbage")
+    assert not folder.has_section(3, "abc") and not folder.check_section(3, "abc")
     folder.close()

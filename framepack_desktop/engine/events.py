@@ -34,12 +34,22 @@ class JobStarted:
     fps: int
     sections: tuple[SectionPlan, ...]   # in time order
     resumed_sections: tuple[int, ...] = ()  # time indices already finished on disk (resume)
+    # Frames [ready_start, ready_end) are in the frame store from the start: a resumed job's
+    # decoded sections, or the old video an extension continues.
+    ready_start: int = 0
+    ready_end: int = 0
+    frame_store: str = ""
 
 
 @dataclass(frozen=True)
 class Status:
-    """A phase that has no step count: loading models, encoding the prompt, writing the MP4."""
+    """A phase that has no step count: loading models, encoding the prompt, writing the MP4.
+
+    `notice` marks a report to keep in view rather than a passing phase: a damaged or missing
+    file in the job folder was found and what could be recovered was recovered.
+    """
     text: str
+    notice: bool = False
 
 
 @dataclass(frozen=True)

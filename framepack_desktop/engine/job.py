@@ -52,6 +52,10 @@ class Job:
     attention: str = "auto"
     section_seeds: dict[int, int] = field(default_factory=dict)
     section_prompts: dict[int, str] = field(default_factory=dict)
+    # Extension of a finished video (engine/extend.py): the job folder whose latents are the F1
+    # history, and that video's frame count; `seconds` is then the length ADDED to it.
+    extend_from: str | None = None
+    extend_frames: int = 0
 
     # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
     @property
@@ -60,7 +64,22 @@ class Job:
 
     @property
     def num_frames(self) -> int:
+        """Frames of the final video (for an extension: the old video's plus the new ones)."""
+        if self.extend_from:
+            return self.extend_frames + 4 * self.window * self.num_sections
         return 4 * self.window * self.num_sections + 1
+
+    def section_frames(self, section: int) -> tuple[int, int]:
+        """[start, end) of a section's (time index) frames in the final video.
+
+        Sections are 4·window frames long; the start frame belongs to the first section and the
+        last one ends at the last frame. An extension's sections follow the old video's frames.
+        """
+        span = 4 * self.window
+        first = self.extend_frames if self.extend_from else 0
+        start = first + span * section
+        end = self.num_frames if section == self.num_sections - 1 else start + span
+        return start, end
 
     @property
     def duration(self) -> float:
@@ -103,6 +122,10 @@ class Job:
             raise bad(f"Unknown precision '{self.precision}': use one of {', '.join(PRECISIONS)}.")
         if self.memory not in MEMORY_MODES:
             raise bad(f"Unknown memory mode '{self.memory}': use one of {', '.join(MEMORY_MODES)}.")
+        if self.extend_from and self.variant != "f1":
+            raise bad("Extending a video works with the F1 (forward) model: set variant to 'f1'.")
+        if self.extend_from and self.extend_frames < 1:
+            raise bad("An extension needs the frame count of the video it extends: build it with extend_job().")
         if not self.prompt.strip() and not self.section_prompts:
             raise bad("The prompt is empty: describe the motion you want.")
         for s in list(self.section_seeds) + list(self.section_prompts):

@@ -5,6 +5,11 @@ the TeaCache step cache), save the section's latents, decode only its newest lat
 them into the disk frame store, report. History latents and frames live on the CPU and on disk,
 so nothing grows with the video's length on the GPU or in RAM. The MP4 is encoded once at the end.
 
+Nothing finished is ever computed twice: sections whose latents are saved are loaded instead of
+sampled, decoded sections stay in the frame store (engine/jobframes.py), damaged files are
+reported and rebuilt from what is intact. An extension (Job.extend_from) starts its F1 history
+with the old video's latents and its frame store with the old video's frames.
+
 The same generator drives the window (through ui/worker.py), the CLI and the tests. Problems a user
 can fix arrive as a `Failed` event with a message; `cancel` (a threading.Event) is checked before
 every model call, so Stop takes effect within one sampling step.
@@ -25,9 +30,11 @@ from . import events as ev
 from .atomic import atomic_write_text
 from .conditioning import PromptEmbeds, blend_image_embeds, encode_image_embeds, encode_latent
 from .errors import JobCancelled, OutputNotWritable, UserError
+from .extend import ExtensionBase, extension_base
 from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
 from .job import Job
-from .jobfolder import JobFolder, section_fingerprints
+from .jobframes import open_job_store
+from .jobfolder import JobFolder
 from .models.loader import require_models, resolve_models_dir
 from .sampling import context as ctx
 from .sampling.prompts import prompts_for_sections
@@ -49,19 +56,20 @@ def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSessi
         yield from run.generate()
     except JobCancelled:
         yield run.cancelled()
+    except OutputNotWritable as e:
+        kept = (f" Every finished section is kept in '{run.folder.path}': once that is fixed, Generate (or "
+                f"framepack-desktop resume) continues where it stopped.") if run.folder else ""
+        yield run.failed(str(e) + kept)
     except UserError as e:
-        run.log(f"failed: {e}")
-        yield ev.Failed(str(e))
+        yield run.failed(str(e))
     except torch.OutOfMemoryError:
-        run.log("out of memory:\n" + traceback.format_exc())
-        yield ev.Failed(
+        yield run.failed(
             "The GPU ran out of memory. Choose a lower resolution or a lighter precision (fp8), or raise "
             "'GPU memory to keep free' so more is offloaded. Finished sections are kept: Generate continues.",
             traceback.format_exc(),
         )
     except Exception as e:  # noqa: BLE001 - last line of defence: the message must reach the user
-        run.log("unexpected error:\n" + traceback.format_exc())
-        yield ev.Failed(f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
+        yield run.failed(f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
     finally:
         run.close()
 
@@ -106,6 +114,9 @@ class _JobRun:
         self.store: FrameStore | None = None
         self.started = time.monotonic()
         self.eta = _Eta()
+        self.base: ExtensionBase | None = None
+        self.spans: list[tuple[int, int]] = []
+        self.store_notes: list[str] = []
 
     # ----- housekeeping -----
     def log(self, text: str) -> None:
@@ -122,8 +133,16 @@ class _JobRun:
         if self.cancel.is_set():
             raise JobCancelled()
 
+    def failed(self, message: str, detail: str = "") -> ev.Failed:
+        self.log(f"failed: {message}" + (f"\n{detail}" if detail else ""))
+        if self.folder:
+            self.folder.set_state("failed", message)
+        return ev.Failed(message, detail)
+
     def cancelled(self) -> ev.Cancelled:
-        finished = tuple(s for s in range(self.job.num_sections) if self.folder and self.folder.section_path(s).exists())
+        finished = self.folder.finished_sections() if self.folder else ()
+        if self.folder:
+            self.folder.set_state("stopped")
         if self.store is None:
             return ev.Cancelled(None, 0, finished)
         a, b = self.store.valid_span()
@@ -131,8 +150,12 @@ class _JobRun:
             return ev.Cancelled(None, 0, finished)
         out = Path(self.job.output)
         partial = out.with_name(out.stem + "-partial.mp4")
-        write_mp4(partial, self.store.iter_frames(a, b), self.store.width, self.store.height,
-                  fps=self.job.fps, crf=self.job.crf, metadata=self.job.to_json())
+        try:
+            write_mp4(partial, self.store.iter_frames(a, b), self.store.width, self.store.height,
+                      fps=self.job.fps, crf=self.job.crf, metadata=self.job.to_json())
+        except OutputNotWritable as e:
+            self.log(f"stopped; the partial video could not be written: {e}")
+            return ev.Cancelled(None, 0, finished)
         self.log(f"stopped; {b - a} frames written to {partial}")
         return ev.Cancelled(str(partial), b - a, finished)
 
@@ -165,17 +188,20 @@ class _JobRun:
         if job.end_image:
             end_px = to_model_tensor(fit_to_bucket(load_image(job.end_image), height, width))
 
-        starts = [4 * w * s for s in range(n)]
-        prompts = prompts_for_sections(job.prompt, [s / job.fps for s in starts], job.section_prompts)
-        orders = ctx.sampling_orders(job.variant, n)
-        prints = section_fingerprints(job, orders, prompts)
+        self.base = extension_base(job) if job.extend_from else None
+        chain = folder.chain
+        orders, prompts, prints = chain.orders, chain.prompts, chain.prints
         plans = tuple(
-            ev.SectionPlan(s, orders.index(s), starts[s], starts[s + 1] if s + 1 < n else job.num_frames,
-                           prompts[s], job.seed_for(s))
-            for s in range(n)
+            ev.SectionPlan(s, orders.index(s), *job.section_frames(s), prompts[s], job.seed_for(s)) for s in range(n)
         )
-        kept = tuple(s for s in orders if folder.has_section(s, prints[s]))
-        yield ev.JobStarted(str(folder.path), n, job.num_frames, height, width, job.fps, plans, kept)
+        kept = tuple(s for s in orders if folder.check_section(s, prints[s]))
+        decoded = self.open_store(height, width, [prints[s] for s in orders])
+        ready = self.spans[len(decoded)]
+        yield ev.JobStarted(str(folder.path), n, job.num_frames, height, width, job.fps, plans, kept,
+                            ready[0], ready[1], str(self.store.folder))
+        for note in folder.notes + self.store_notes:
+            yield ev.Status(note, notice=True)
+        folder.set_state("running")
         self.log(f"started: {n} sections, {job.num_frames} frames at {width}x{height} on {place.device}; "
                  f"{len(kept)} sections already done")
 
@@ -197,19 +223,25 @@ class _JobRun:
         transformer = self.session.transformer(models_dir, job.variant, place)
         self.check()
 
-        chain = [prints[s] for s in orders]
-        decoded = self.open_store(height, width, chain)
         history = ctx.initial_history(start_latent, job.variant)
         generated = 1 if job.variant == "f1" else 0
+        if self.base:
+            old = self.base.latents(start_latent)
+            history = torch.cat([history[:, :, : ctx.HISTORY_LEN], old], dim=2)
+            generated = old.shape[2]
+        done = len(decoded) - (1 if self.base else 0)
         steps_left = job.steps * (n - len(kept))
         prev_tail: np.ndarray | None = None
         shape = (1, start_latent.shape[1], w, *start_latent.shape[-2:])
 
         for order, section in enumerate(orders):
             before, generated_before = history, generated
+            noted = len(folder.notes)
             latents = folder.load_section(section, prints[section])
             skipped = 0
             if latents is None:
+                for note in folder.notes[noted:]:
+                    yield ev.Status(note, notice=True)
                 self.log(f"section {section}: sampling (seed {job.seed_for(section)}, prompt {prompts[section]!r})")
                 sampler = self.sample_section(
                     transformer, place, history, start_latent, end_latent, order, section,
@@ -222,12 +254,15 @@ class _JobRun:
                 folder.save_section(section, latents, prints[section])
             history = ctx.add_to_history(job.variant, history, latents, order, n, start_latent)
             generated += latents.shape[2] + (1 if job.variant == "original" and order == n - 1 else 0)
-            if order < len(decoded):
+            if order < done:
                 continue
-            if order > 0 and prev_tail is None:
+            if prev_tail is None and order > 0:
                 prev_tail = self.overlap_tail(self.decode_order(vae, before, order - 1, generated_before))
+            elif prev_tail is None and self.base:
+                prev_tail = self.base_tail(generated)
             self.check()
             yield ev.Status(f"Decoding section {section + 1} of {n}")
+            self.log(f"section {section}: decoding")
             t = time.monotonic()
             raw = self.decode_order(vae, history, order, generated)
             start, frames = self.place_chunk(raw, prev_tail, generated)
@@ -247,19 +282,36 @@ class _JobRun:
                   metadata=job.to_json())
         json_path = out.with_suffix(".json")
         atomic_write_text(json_path, job.to_json())
+        folder.set_state("finished")
         self.log(f"finished: {out}")
         yield ev.Finished(str(out), str(json_path), job.num_frames, time.monotonic() - self.started)
 
-    def open_store(self, height: int, width: int, chain: list[str]) -> list[str]:
-        """Reopen the frame store when what it holds is a prefix of this job's chain, else start it anew."""
-        folder = self.folder.path / "frames"
-        decoded = self.folder.decoded()
-        if decoded and decoded == chain[: len(decoded)] and (folder / "frames.json").exists():
-            self.store = FrameStore.open(folder)
-            return decoded
-        self.store = FrameStore.create(folder, self.job.num_frames, height, width)
-        self.folder.set_decoded([])
-        return []
+    def open_store(self, height: int, width: int, prints: list[str]) -> list[str]:
+        """Open the frame store, keeping what is decoded; returns the decoded.json entries it holds.
+
+        An extension's store starts with a copy of the old video's frames.
+        """
+        entries = ([self.base.marker] if self.base else []) + prints
+        self.spans = self.decoded_spans()
+        opened = open_job_store(self.folder, entries, self.spans, self.job.num_frames, height, width)
+        self.store, self.store_notes = opened.store, opened.notes
+        decoded = opened.decoded
+        if self.base and not decoded:
+            self.base.copy_frames(self.store)
+            decoded = [self.base.marker]
+            self.folder.set_decoded(decoded)
+        return decoded
+
+    def decoded_spans(self) -> list[tuple[int, int]]:
+        """The frame range the store holds after k entries of decoded.json, for each k."""
+        job, w, n = self.job, self.job.window, self.job.num_sections
+        if self.base:
+            first = self.base.latent_count
+            return [(0, 0)] + [(0, ctx.frames_of(first + k * w)) for k in range(n + 1)]
+        if job.variant == "f1":
+            return [(0, 0)] + [(0, ctx.frames_of(1 + k * w)) for k in range(1, n + 1)]
+        counts = [k * w + (1 if k == n else 0) for k in range(1, n + 1)]
+        return [(0, 0)] + [(job.num_frames - ctx.frames_of(c), job.num_frames) for c in counts]
 
     def sample_section(self, transformer, place: Placement, history, start_latent, end_latent, order: int,
                        section: int, noise: torch.Tensor, positive: PromptEmbeds, negative: PromptEmbeds | None,
@@ -308,9 +360,14 @@ class _JobRun:
 
     # ----- decoding -----
     def decode_order(self, vae, history: torch.Tensor, order: int, generated: int) -> np.ndarray:
-        """Decode what the section sampled at `order` adds: float32 frames T x H x W x 3 in [-1, 1]."""
-        a, b = ctx.decode_slice(self.job.variant, order, self.job.num_sections, self.job.window, generated)
-        latents = ctx.generated_latents(self.job.variant, history, generated)[:, :, a:b]
+        """Decode what the section sampled at `order` adds: float32 frames T x H x W x 3 in [-1, 1].
+
+        An extension's first section decodes like any later F1 section: with the old video's
+        newest latents as overlap.
+        """
+        position = order + (1 if self.base else 0)
+        a, b = ctx.decode_slice(self.job.variant, position, self.job.num_sections, self.job.window, generated)
+        latents = ctx.generated_latents(self.job.variant, history, generated)[:, :, max(a, 0):b]
         with torch.no_grad():
             x = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
             pixels = vae.decode(x, return_dict=False)[0]
@@ -321,20 +378,33 @@ class _JobRun:
         overlap = 4 * self.job.window - 3
         return raw[:overlap].copy() if self.job.variant == "original" else raw[-overlap:].copy()
 
+    def base_tail(self, generated: int) -> np.ndarray:
+        """The old video's last frames, as floats in [-1, 1], for the extension's first crossfade.
+
+        Taken from the stored frames (not decoded again) so the join starts exactly on the old video.
+        As many as the first new chunk decodes beyond its new frames.
+        """
+        w = self.job.window
+        decoded = ctx.frames_of(min(2 * w, generated + w))
+        overlap = decoded - 4 * w
+        end = self.base.frames
+        return self.store.read_range(end - overlap, end).astype(np.float32) / 127.5 - 1
+
     def place_chunk(self, raw: np.ndarray, prev_tail: np.ndarray | None, generated: int) -> tuple[int, np.ndarray]:
         """Where a decoded chunk lands in the final video, crossfaded with the previous chunk.
 
         The crossfade uses the previous chunk's raw float frames, as the original does, so
         re-decoding a section after a crash writes identical frames.
         """
-        overlap = 4 * self.job.window - 3
         present = ctx.frames_of(generated)
         if self.job.variant == "original":
             start = self.job.num_frames - present
             if prev_tail is not None:
+                overlap = len(prev_tail)
                 raw = np.concatenate([raw[:-overlap], crossfade(raw[-overlap:], prev_tail)], axis=0)
         else:
             start = present - raw.shape[0]
             if prev_tail is not None:
+                overlap = len(prev_tail)
                 raw = np.concatenate([crossfade(prev_tail, raw[:overlap]), raw[overlap:]], axis=0)
         return start, pixels_to_uint8(raw)
