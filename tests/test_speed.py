@@ -1,0 +1,223 @@
+"""Speed settings (engine/speed.py) and the FLOP counter behind the benchmark's MFU (benchmarks/flops.py).
+
+Everything runs on the CPU: the attention chooser's fallback, torch.compile of the blocks with
+inductor, the fp8 layers through torch._scaled_mm (which has a CPU kernel) and the quality check.
+"""
+import pytest
+import torch
+from diffusers import HunyuanVideoFramepackTransformer3DModel
+from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+from benchmarks.flops import mfu, packed_tokens, transformer_flops
+from framepack_desktop.engine import speed
+from framepack_desktop.engine.errors import BadSettings
+from framepack_desktop.engine.models.demo import TRANSFORMER_CONFIG
+from framepack_desktop.engine.sampling.teacache import step_cache
+
+CPU = torch.device("cpu")
+WIDER = {**TRANSFORMER_CONFIG, "num_layers": 2, "num_single_layers": 3, "mlp_ratio": 2.0, "num_refiner_layers": 2}
+
+
+def tiny(config=TRANSFORMER_CONFIG, dtype=torch.float32, seed=0):
+    return speed.build_random(lambda: HunyuanVideoFramepackTransformer3DModel(**config), CPU, dtype, seed)
+
+
+def inputs(config=TRANSFORMER_CONFIG, dtype=torch.float32, size=(8, 8), window=2, text=8, image=4):
+    return speed.random_inputs(config, CPU, dtype, *size, window=window, text_tokens=text, image_tokens=image)
+
+
+def backends(model):
+    """The attention backend each attention module of the model dispatches to."""
+    return {m.processor._attention_backend.value for m in model.modules()
+            if getattr(getattr(m, "processor", None), "_attention_backend", None) is not None}
+
+
+def predict(model, kwargs):
+    with torch.no_grad():
+        return model(**kwargs, return_dict=False)[0]
+
+
+# ----- FLOP counter -----
+@pytest.mark.parametrize("config", [TRANSFORMER_CONFIG, WIDER], ids=["demo", "deeper"])
+def test_flop_count_equals_torch_flop_counter(config):
+    """Every matmul, convolution and attention of the forward, counted from shapes alone."""
+    model = tiny(config)
+    kwargs = inputs(config, size=(16, 24), window=3, text=20, image=5)
+    kwargs["encoder_attention_mask"][:, 13:] = 0  # 13 real text tokens of 20 fed
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter, sdpa_kernel(SDPBackend.MATH):  # the math kernel's matmuls are counted
+        model(**kwargs)
+    tokens = packed_tokens(config, 16, 24, window=3, image_tokens=5, text_fed=20, text=13)
+    assert transformer_flops(config, tokens) == counter.get_total_flops()
+
+
+def test_packed_tokens_match_the_models_sequence_at_the_640_bucket():
+    """544 x 704 is 68 x 88 latents: the noisy window and the 1x/2x/4x history the model packs."""
+    model = tiny()
+    seen = []
+    model.transformer_blocks[0].register_forward_pre_hook(lambda m, args: seen.append(args[0].shape[1]))
+    predict(model, inputs(size=(68, 88), window=9))
+    tokens = packed_tokens(TRANSFORMER_CONFIG, 68, 88, window=9)
+    assert tokens.latent == seen[0]
+    assert tokens.noisy == 9 * 34 * 44  # hand count: (1, 2, 2) patches of a 9 x 68 x 88 window
+
+
+def test_mfu_is_achieved_over_peak():
+    assert mfu(4e14, 1.0, 8e14) == pytest.approx(0.5)
+    assert mfu(4e14, 2.0, 8e14) == pytest.approx(0.25)
+    assert mfu(4e14, 1.0, None) is None
+
+
+# ----- attention backend -----
+def test_auto_attention_is_pytorch_sdpa_on_the_cpu():
+    model = tiny()
+    assert speed.choose_attention(model, CPU, "auto") == "native"
+    assert backends(model) == {"native"}
+
+
+def test_auto_attention_falls_back_when_no_faster_backend_is_installed(monkeypatch):
+    """The GPU candidates are tried through diffusers' own checks; none is installed here."""
+    monkeypatch.setattr(speed, "attention_candidates", lambda device: ["sage", "flash", "xformers", "native"])
+    model = tiny()
+    expected = predict(model, inputs())
+    assert speed.choose_attention(model, CPU, "auto") == "native"
+    assert torch.equal(predict(model, inputs()), expected)
+
+
+def test_auto_attention_skips_a_backend_whose_probe_fails(monkeypatch):
+    """A backend that is installed but computes wrong results (or crashes) is not used."""
+    monkeypatch.setattr(speed, "attention_candidates", lambda device: ["_native_math", "native"])
+    monkeypatch.setattr(speed, "probe_attention", lambda name, device: "differs" if name == "_native_math" else None)
+    assert speed.choose_attention(tiny(), CPU, "auto") == "native"
+
+
+def test_an_explicit_backend_is_applied_and_gives_the_same_prediction():
+    model = tiny()
+    expected = predict(model, inputs())
+    assert speed.choose_attention(model, CPU, "_native_math") == "_native_math"
+    assert backends(model) == {"_native_math"}
+    torch.testing.assert_close(predict(model, inputs()), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_probe_accepts_a_correct_backend():
+    assert speed.probe_attention("_native_math", CPU) is None
+
+
+@pytest.mark.parametrize("name,words", [("warp9", "Unknown attention backend"), ("flash", "does not work here")])
+def test_explicit_backends_that_cannot_work_are_refused(name, words):
+    with pytest.raises(BadSettings, match=words):
+        speed.choose_attention(tiny(), CPU, name)
+
+
+# ----- regional torch.compile -----
+@pytest.mark.slow
+def test_compiled_blocks_match_eager_and_use_the_given_cache(tmp_path, monkeypatch):
+    """Inductor compiles each block (one graph per block class), output within float tolerance,
+    with TeaCache's wrapper too, and its kernels land in our cache folder."""
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    model = tiny()
+    kwargs = inputs()
+    eager = predict(model, kwargs)
+    with torch.no_grad(), step_cache(model, 0.0, 2):
+        eager_cached = model(**kwargs, return_dict=False)[0]
+
+    count = speed.compile_blocks(model, CPU, cache_dir=tmp_path / "cache")
+    assert count == TRANSFORMER_CONFIG["num_layers"] + TRANSFORMER_CONFIG["num_single_layers"]
+    assert all(b._compiled_call_impl is not None for b in [*model.transformer_blocks, *model.single_transformer_blocks])
+    torch.testing.assert_close(predict(model, kwargs), eager, rtol=1e-4, atol=1e-5)
+    with torch.no_grad(), step_cache(model, 0.0, 2):
+        torch.testing.assert_close(model(**kwargs, return_dict=False)[0], eager_cached, rtol=1e-4, atol=1e-5)
+    assert any((tmp_path / "cache").rglob("*.py")), "inductor wrote no kernels into the cache folder"
+
+
+def test_compile_without_a_compiler_is_refused_clearly(monkeypatch):
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setattr(speed.shutil, "which", lambda name: None)
+    with pytest.raises(BadSettings, match="C\\+\\+ compiler"):
+        speed.compile_blocks(tiny(), CPU)
+
+
+def test_the_user_s_inductor_cache_choice_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "mine"))
+    assert speed.use_compile_cache(tmp_path / "ours") == tmp_path / "mine"
+
+
+# ----- fp8 compute -----
+@pytest.mark.parametrize("rowwise", [True, False])
+def test_float8_linear_is_close_to_the_linear_but_quantised(rowwise):
+    gen = torch.Generator().manual_seed(0)
+    linear = nn.Linear(64, 48).to(torch.bfloat16)
+    x = torch.randn(3, 7, 64, generator=gen).to(torch.bfloat16)
+    fp8 = speed.Float8Linear.from_linear(linear, rowwise)
+    with torch.no_grad():
+        y, expected = fp8(x), linear(x)
+    assert y.shape == expected.shape and y.dtype == torch.bfloat16
+    error = speed.relative_error(y, expected)
+    assert 0.005 < error < 0.06  # e4m3 has 3 mantissa bits: a few percent, never exact
+    fp8.to(torch.bfloat16)  # a whole-model cast must not undo the quantisation
+    assert fp8.weight.dtype == speed.E4M3
+    assert torch.equal(fp8(x), y)
+
+
+def test_fp8_takes_the_block_matmuls_but_not_the_modulation():
+    model = tiny()
+    converted = speed.convert_to_fp8(model)
+    # double block: q, k, v, added q, k, v, two output projections, two 2-layer MLPs; single: q, k, v, mlp, out
+    assert converted == 12 * TRANSFORMER_CONFIG["num_layers"] + 5 * TRANSFORMER_CONFIG["num_single_layers"]
+    names = [n for n, m in model.named_modules() if isinstance(m, speed.Float8Linear)]
+    assert not any(".norm" in n for n in names)
+    assert isinstance(model.transformer_blocks[0].norm1.linear, nn.Linear)
+    assert isinstance(model.proj_out, nn.Linear)
+
+
+def test_fp8_check_passes_on_random_weights():
+    check = speed.fp8_check(tiny(WIDER, torch.bfloat16), inputs(WIDER, torch.bfloat16))
+    assert check.linears == 12 * 2 + 5 * 3
+    assert 0 < check.relative_error < check.threshold
+    assert check.passed
+
+
+def test_fp8_check_fails_when_the_kernel_mishandles_scales(monkeypatch):
+    """A scaled matmul that ignores the weight scales (a real class of kernel bug) fails the check."""
+    real = torch._scaled_mm
+
+    def ignores_weight_scale(a, b, scale_a, scale_b, out_dtype):
+        return real(a, b, scale_a=scale_a, scale_b=torch.ones_like(scale_b), out_dtype=out_dtype)
+
+    monkeypatch.setattr(torch, "_scaled_mm", ignores_weight_scale)
+    check = speed.fp8_check(tiny(WIDER, torch.bfloat16), inputs(WIDER, torch.bfloat16))
+    assert not check.passed
+
+
+def test_fp8_verdict_is_computed_once_and_cached(tmp_path, monkeypatch):
+    cache = tmp_path / "fp8.json"
+    first = speed.fp8_verdict(CPU, TRANSFORMER_CONFIG, cache)
+    assert first.passed and cache.exists()
+    monkeypatch.setattr(speed, "fp8_check", lambda *a, **k: pytest.fail("the cached verdict was not used"))
+    assert speed.fp8_verdict(CPU, TRANSFORMER_CONFIG, cache) == first
+
+
+def test_fp8_is_not_offered_without_fp8_tensor_cores():
+    with pytest.raises(BadSettings, match="NVIDIA GPU"):
+        speed.prepare_transformer(tiny(), CPU, fp8=True)
+
+
+# ----- random weights, the runner's call -----
+def test_random_weights_are_real_seeded_and_scaled():
+    a, b, c = tiny(seed=1), tiny(seed=1), tiny(seed=2)
+    assert not any(p.is_meta for p in a.parameters())
+    assert all(p.dtype == torch.float32 for p in a.parameters())
+    assert torch.equal(a.proj_out.weight, b.proj_out.weight)
+    assert not torch.equal(a.proj_out.weight, c.proj_out.weight)
+    w = a.single_transformer_blocks[0].proj_mlp.weight
+    assert w.std().item() == pytest.approx(w.shape[1] ** -0.5, rel=0.1)
+    assert torch.equal(a.transformer_blocks[0].attn.norm_q.weight, torch.ones_like(a.transformer_blocks[0].attn.norm_q.weight))
+    assert torch.isfinite(predict(a, inputs())).all()
+
+
+def test_prepare_transformer_on_the_cpu_records_what_it_did():
+    setup = speed.prepare_transformer(tiny(), CPU)
+    assert setup == speed.SpeedSetup(attention="native", compiled_blocks=0, fp8_linears=0)
+    assert setup.describe() == "attention native, eager, no fp8 compute"
