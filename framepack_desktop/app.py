@@ -3,6 +3,9 @@
     framepack-desktop                      open the window
     framepack-desktop render ...           generate a video without a window
     framepack-desktop resume JOB_DIR       continue an interrupted job
+    framepack-desktop extend VIDEO.mp4 --seconds N --out OUT.mp4
+                                           add N seconds to a finished video (F1)
+    framepack-desktop takes JOB_DIR        list every sampled version of each section
     framepack-desktop models demo [DIR]    build the tiny random-weight test models
 
 Heavy imports (torch, Qt) happen inside the subcommands, so `--help` is instant.
@@ -59,6 +62,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("resume", help="continue an interrupted job from its folder")
     s.add_argument("job_dir", help="the job's folder (<video>.job beside the output)")
 
+    e = sub.add_parser("extend", help="add seconds to a finished video, continuing it with the F1 model")
+    e.add_argument("video", help="a video made by this app (its .job folder beside it), or a job folder")
+    e.add_argument("--seconds", type=float, required=True, help="how many seconds to add")
+    e.add_argument("--prompt", help="what happens next (default: the prompt at the end of the video)")
+    e.add_argument("--seed", type=int)
+    e.add_argument("--steps", type=int)
+    e.add_argument("--models", help="'demo' or a models folder (default: the video's)")
+    e.add_argument("--out", dest="output", required=True, help="output MP4: the old video plus the new part")
+
+    t = sub.add_parser("takes", help="list every sampled version (take) of each section of a job")
+    t.add_argument("job_dir", help="the job's folder (<video>.job beside the output)")
+
     m = sub.add_parser("models", help="manage models")
     msub = m.add_subparsers(dest="models_command", required=True)
     d = msub.add_parser("demo", help="build the tiny random-weight demo models (they make noise; for testing)")
@@ -79,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             return _render(args)
         if args.command == "resume":
             return _resume(Path(args.job_dir))
+        if args.command == "extend":
+            return _extend(args)
+        if args.command == "takes":
+            return _takes(Path(args.job_dir))
         if args.command == "models":
             return _models(args)
     except UserError as e:
@@ -123,11 +142,34 @@ def _render(args) -> int:
 
 def _resume(job_dir: Path) -> int:
     from .engine.errors import BadSettings
+    from .engine.jobfolder import load_job
 
-    job_json = job_dir / "job.json"
-    if not job_json.exists():
-        raise BadSettings(f"'{job_dir}' is not a job folder (it has no job.json).")
-    return _run(_job_from_file(job_json))
+    if not job_dir.is_dir():
+        raise BadSettings(f"'{job_dir}' is not a job folder (the <video>.job folder beside an output).")
+    return _run(load_job(job_dir))
+
+
+def _extend(args) -> int:
+    from .engine.extend import extend_job, extension_base
+
+    changes = {k: getattr(args, k) for k in ("seed", "steps", "models") if getattr(args, k) is not None}
+    job = extend_job(args.video, args.seconds, args.output, prompt=args.prompt, **changes)
+    extension_base(job)  # a missing or unfinished job folder is reported before any model loads
+    return _run(job)
+
+
+def _takes(job_dir: Path) -> int:
+    import time
+
+    from .engine.jobfolder import list_takes
+
+    for section, takes in list_takes(job_dir).items():
+        print(f"section {section + 1}:" + ("" if takes else " not sampled yet"))
+        for take in takes:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(take.created))
+            mark = "*" if take.active else " "
+            print(f"  {mark} seed {take.seed:<10} {when}  {take.fingerprint[:16]}  {take.prompt}")
+    return EXIT_OK
 
 
 def _run(job) -> int:

@@ -38,7 +38,7 @@ class Progress:
             resumed = f", {self.done} already done" if self.done else ""
             self._line(f"{event.num_sections} sections, {event.num_frames} frames at {event.width}x{event.height}{resumed}")
         elif isinstance(event, ev.Status):
-            self._line(event.text)
+            self._line(f"note: {event.text}" if event.notice else event.text)
         elif isinstance(event, ev.StepProgress):
             filled = int(self.width * event.step / event.steps)
             bar = "#" * filled + "." * (self.width - filled)

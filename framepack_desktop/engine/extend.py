@@ -37,6 +37,7 @@ class ExtensionBase:
     job_dir: Path
     marker: str         # decoded.json's first entry once its frames are in the new frame store
     frames: int
+    sections: int       # sections sampled for the old video (all the way back): the noise draws it used
 
     @property
     def latent_count(self) -> int:
@@ -88,25 +89,38 @@ def extension_base(job: Job) -> ExtensionBase:
             f"The video in '{job_dir}' has {old.num_frames} frames, not the {job.extend_frames} this "
             "extension was made for: it was changed since. Extend it again."
         )
-    return ExtensionBase(old, job_dir, "base:" + timeline_fingerprint(old), old.num_frames)
+    sections = 0
+    for folder, each in _lineage(old, job_dir):
+        chain, files = job_chain(each), SectionFiles(folder)
+        missing = [s for s in range(each.num_sections) if not files.exists(s, chain.prints[s])]
+        if missing:
+            raise BadSettings(
+                f"Section {missing[0] + 1} of the job in '{folder}' was never finished. Finish that job first "
+                f"(framepack-desktop resume \"{folder}\"), then extend it."
+            )
+        sections += each.num_sections
+    return ExtensionBase(old, job_dir, "base:" + timeline_fingerprint(old), old.num_frames, sections)
+
+
+def _lineage(job: Job, job_dir: Path) -> list[tuple[Path, Job]]:
+    """A job and, for an extension, the jobs it extends, newest first."""
+    out = [(job_dir, job)]
+    while out[-1][1].extend_from:
+        folder = Path(out[-1][1].extend_from)
+        out.append((folder, load_job(folder)))
+    return out
 
 
 def _timeline(job: Job, job_dir: Path, start_latent: torch.Tensor) -> torch.Tensor:
     """A finished job's latents in time order (an extension's include what it extended)."""
-    if job.extend_from:
-        head = _timeline(load_job(Path(job.extend_from)), Path(job.extend_from), start_latent)
-    else:
-        head = start_latent.float().cpu()
-    chain, files = job_chain(job), SectionFiles(job_dir)
-    parts = [head]
-    for section in range(job.num_sections):
-        latents = files.load(section, chain.prints[section])
-        if latents is None:
-            raise BadSettings(
-                f"Section {section + 1} of the job in '{job_dir}' was never finished. Finish that job "
-                f"first (framepack-desktop resume \"{job_dir}\"), then extend it."
-            )
-        parts.append(latents.float())
+    parts = [start_latent.float().cpu()]
+    for folder, each in reversed(_lineage(job, job_dir)):
+        chain, files = job_chain(each), SectionFiles(folder)
+        for section in range(each.num_sections):
+            latents = files.load(section, chain.prints[section])
+            if latents is None:
+                raise BadSettings(f"Section {section + 1} of the job in '{folder}' is missing: resume that job first.")
+            parts.append(latents.float())
     return torch.cat(parts, dim=2)
 
 

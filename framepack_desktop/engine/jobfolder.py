@@ -193,7 +193,8 @@ class SectionFiles:
         if path is None:
             return None
         try:
-            return load_file(str(path))["latents"]
+            # A copy: safetensors maps the file, and what is mapped changes if the file is damaged.
+            return load_file(str(path))["latents"].clone()
         except (SafetensorError, KeyError, OSError) as e:
             raise DamagedTake(path, str(e)) from e
 
@@ -486,8 +487,8 @@ class UnfinishedJob:
 def find_unfinished_jobs(outputs_dir: str | os.PathLike) -> list[UnfinishedJob]:
     """Job folders in `outputs_dir` (and one level of subfolders) whose output MP4 does not exist.
 
-    Newest first. Jobs running right now (locked by another process) are left out, and so are
-    folders whose job cannot be read at all.
+    Newest first. Left out: jobs running right now (locked by another process), jobs that
+    finished (their video was moved or deleted since) and folders whose job cannot be read.
     """
     root = Path(outputs_dir)
     found = []
@@ -504,6 +505,8 @@ def find_unfinished_jobs(outputs_dir: str | os.PathLike) -> list[UnfinishedJob]:
         files = SectionFiles(job_dir)
         done = sum(1 for s in chain.orders if files.exists(s, chain.prints[s]))
         state, message = _read_state(job_dir)
+        if state == "finished":
+            continue
         updated = max((p.stat().st_mtime for p in job_dir.iterdir()), default=job_dir.stat().st_mtime)
         found.append(UnfinishedJob(job_dir, job, done, job.num_sections, state, message, updated))
     return sorted(found, key=lambda u: u.updated, reverse=True)
@@ -515,4 +518,4 @@ def _read_state(job_dir: Path) -> tuple[str, str]:
         state, message = str(data["state"]), str(data.get("message", ""))
     except (OSError, ValueError, KeyError, TypeError):
         return "interrupted", ""
-    return ("interrupted" if state in ("running", "finished") else state), message
+    return ("interrupted" if state == "running" else state), message

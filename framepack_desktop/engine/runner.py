@@ -230,6 +230,9 @@ class _JobRun:
             history = torch.cat([history[:, :, : ctx.HISTORY_LEN], old], dim=2)
             generated = old.shape[2]
         done = len(decoded) - (1 if self.base else 0)
+        # An extension continues the old video's noise draws: extending an F1 video gives the
+        # same latents as having made it longer in the first place.
+        noise_offset = self.base.sections if self.base else 0
         steps_left = job.steps * (n - len(kept))
         prev_tail: np.ndarray | None = None
         shape = (1, start_latent.shape[1], w, *start_latent.shape[-2:])
@@ -245,7 +248,7 @@ class _JobRun:
                 self.log(f"section {section}: sampling (seed {job.seed_for(section)}, prompt {prompts[section]!r})")
                 sampler = self.sample_section(
                     transformer, place, history, start_latent, end_latent, order, section,
-                    section_noise(job.seed_for(section), order, shape),
+                    section_noise(job.seed_for(section), order + noise_offset, shape),
                     embeds[prompts[section]], embeds[job.negative_prompt] if job.cfg != 1 else None,
                     image_embeds, steps_left, n - order,
                 )
