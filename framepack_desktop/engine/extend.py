@@ -25,7 +25,7 @@ from .atomic import atomic_path
 from .errors import BadSettings
 from .job import Job
 from .jobfolder import SectionFiles, job_chain, load_job, section_prompts, timeline_fingerprint
-from .sampling.prompts import parse_timed_prompt
+from .sampling.prompts import parse_timed_prompt, prompts_for_sections
 from .video.framestore import FrameStore, FrameStoreCorrupt
 from .video.mp4 import read_job_metadata
 
@@ -144,12 +144,13 @@ def extend_job(source: str | os.PathLike, seconds: float, output: str | os.PathL
     """A job that adds `seconds` to the video `source` (its MP4 or job folder) with F1.
 
     The extension keeps the old job's settings (models, resolution, steps, seed...), except the
-    variant (F1) and the end image (none: F1 has no end frame). Its prompt defaults to the one
-    in force at the end of the old video; timestamps in `prompt` count from the extension's start.
+    variant (F1) and the end image (none: F1 has no end frame). Its prompt defaults to the old
+    timed prompt from the old video's end on (what a longer video would have used); timestamps in
+    `prompt` count from the extension's start.
     """
     old, job_dir = _source_job(source)
-    if prompt is None:
-        prompt = section_prompts(old)[-1]
+    if prompt is None:  # go on with the old timed prompt, as a longer video would have
+        prompt = _prompt_from(old, 4 * old.window * old.num_sections)
     job = old.replace(
         variant="f1", seconds=float(seconds), output=str(output), prompt=prompt, end_image=None,
         section_seeds={}, section_prompts={}, extend_from=str(job_dir), extend_frames=old.num_frames,
@@ -178,13 +179,16 @@ def job_from_frame(source: str | os.PathLike, frame_index: int, output: str | os
     )
 
 
-def _prompt_from(job: Job, frame_index: int) -> str:
-    """The job's prompt as seen from `frame_index`: in force there at 0 s, later entries shifted."""
-    first = job.extend_frames if job.extend_from else 0
-    section = min(max(frame_index - first, 0) // (4 * job.window), job.num_sections - 1)
-    now = section_prompts(job)[section]
-    t0 = max(frame_index - first, 0) / job.fps
-    later = [(t - t0, text) for t, text in parse_timed_prompt(job.prompt) if t > t0 + 1e-6] if job.prompt.strip() else []
+def _prompt_from(job: Job, local: int) -> str:
+    """The job's prompt as seen from frame `local` of its own sections (an extension's count from
+    its first new frame): the prompt in force there from 0 s, later timestamps moved back."""
+    section = min(local // (4 * job.window), job.num_sections - 1)
+    t0 = local / job.fps
+    if job.section_prompts.get(section, "").strip() or not job.prompt.strip():
+        return section_prompts(job)[section]
+    timed = parse_timed_prompt(job.prompt)
+    now = prompts_for_sections(job.prompt, [t0])[0]
+    later = [(t - t0, text) for t, text in timed if t > t0 + 1e-6]
     if not later:
         return now
     return "\n".join([f"[0s] {now}"] + [f"[{t:.3f}s] {text}" for t, text in later])
