@@ -221,3 +221,10 @@ def test_prepare_transformer_on_the_cpu_records_what_it_did():
     setup = speed.prepare_transformer(tiny(), CPU)
     assert setup == speed.SpeedSetup(attention="native", compiled_blocks=0, fp8_linears=0)
     assert setup.describe() == "attention native, eager, no fp8 compute"
+
+
+def test_prepare_transformer_reports_what_the_model_carries():
+    """A transformer kept between jobs keeps earlier fp8 layers; the record says so."""
+    model = tiny()
+    converted = speed.convert_to_fp8(model)
+    assert speed.prepare_transformer(model, CPU).fp8_linears == converted

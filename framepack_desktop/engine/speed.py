@@ -77,10 +77,13 @@ def prepare_transformer(
     attention kernel. Settings that cannot work here raise BadSettings with what to choose instead.
     """
     device = torch.device(device)
-    fp8_linears = enable_fp8(transformer, device) if fp8 else count_fp8_linears(transformer)
+    if fp8 and not count_fp8_linears(transformer):
+        enable_fp8(transformer, device)
     backend = choose_attention(transformer, device, attention)
-    blocks = compile_blocks(transformer, device) if compile else 0
-    return SpeedSetup(backend, blocks, fp8_linears)
+    if compile:
+        compile_blocks(transformer, device)
+    # Counted from the model, not the flags: a transformer kept between jobs may carry earlier settings.
+    return SpeedSetup(backend, count_compiled_blocks(transformer), count_fp8_linears(transformer))
 
 
 # ----- attention backend -----
@@ -89,11 +92,12 @@ def attention_candidates(device: torch.device) -> list[str]:
     if device.type != "cuda" or not torch.cuda.is_available():
         return [NATIVE]
     capability = torch.cuda.get_device_capability(device)
-    names = [
-        name for name in AUTO_ATTENTION
-        if capability >= ATTENTION_MIN_CAPABILITY[name] and capability <= ATTENTION_MAX_CAPABILITY.get(name, (99, 9))
-    ]
-    return names + [NATIVE]
+
+    def suits(name: str) -> bool:
+        highest = ATTENTION_MAX_CAPABILITY.get(name)
+        return capability >= ATTENTION_MIN_CAPABILITY[name] and (highest is None or capability <= highest)
+
+    return [name for name in AUTO_ATTENTION if suits(name)] + [NATIVE]
 
 
 def choose_attention(transformer: nn.Module, device: torch.device, requested: str = "auto") -> str:
@@ -108,7 +112,7 @@ def choose_attention(transformer: nn.Module, device: torch.device, requested: st
         for name in attention_candidates(device)[:-1]:
             if _try_backend(transformer, name, device) is None:
                 return name
-        transformer.set_attention_backend(NATIVE)
+        _set_backend(transformer, NATIVE)
         return NATIVE
     names = attention_names()
     if requested not in names:
@@ -129,14 +133,27 @@ def attention_names() -> list[str]:
 def _try_backend(transformer: nn.Module, name: str, device: torch.device) -> str | None:
     """Set backend `name` if it is installed and computes attention correctly; else why not."""
     try:
-        transformer.set_attention_backend(name)
+        _set_backend(transformer, name)
     except (RuntimeError, ValueError, ImportError) as e:
-        transformer.set_attention_backend(NATIVE)
+        _set_backend(transformer, NATIVE)
         return str(e)
     problem = probe_attention(name, device)
     if problem:
-        transformer.set_attention_backend(NATIVE)
+        _set_backend(transformer, NATIVE)
     return problem
+
+
+def _set_backend(transformer: nn.Module, name: str) -> None:
+    """`set_attention_backend` without its "experimental feature" warning on every job's console."""
+    from diffusers.utils import logging
+
+    log = logging.get_logger("diffusers.models.modeling_utils")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        transformer.set_attention_backend(name)
+    finally:
+        log.setLevel(level)
 
 
 def probe_attention(name: str, device: torch.device) -> str | None:
@@ -193,6 +210,11 @@ def compile_unavailable(device: torch.device) -> str | None:
             return None
         return "torch.compile on the CPU needs a C++ compiler (g++, clang++ or MSVC's cl) on the PATH"
     return f"torch.compile is not supported by this app on {device.type}"
+
+
+def count_compiled_blocks(transformer: nn.Module) -> int:
+    blocks = [*transformer.transformer_blocks, *transformer.single_transformer_blocks]
+    return sum(getattr(b, "_compiled_call_impl", None) is not None for b in blocks)
 
 
 def compile_blocks(transformer: nn.Module, device: torch.device, cache_dir: Path | None = None,
