@@ -104,6 +104,16 @@ def test_cli_extends_a_video_made_by_the_original_model(folder, demo_models, ses
     assert probe(again.output).frames == job.num_frames + 4 * job.window
 
 
+def test_an_extension_with_a_window_longer_than_the_old_video_fades_over_all_of_it(folder, demo_models, session):
+    tiny = make(folder, demo_models, "tiny", variant="f1", seconds=0.4)
+    run(tiny, session)
+    assert tiny.num_frames == 13
+    job = extend_job(tiny.output, 1.2, folder / "tiny-more.mp4", window=9)
+    run(job, session)
+    assert job.num_frames == 13 + 36 and probe(job.output).frames == job.num_frames
+    assert np.array_equal(frames_of(job)[0], frames_of(tiny)[0])
+
+
 def test_an_unfinished_video_cannot_be_extended(folder, demo_models, session, capsys):
     half = make(folder, demo_models, "half", seconds=0.4)
     run(half, session)

@@ -16,6 +16,7 @@ aside as `*.damaged`; what they held is made again from what is intact.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -40,7 +41,6 @@ GENERATION_FIELDS = (
     "negative_prompt", "seconds", "variant", "resolution", "steps", "gs", "cfg", "rescale",
     "window", "sampler", "teacache", "end_influence", "models", "precision",
 )
-LEGACY_NAME_DIGITS = 4
 
 
 class JobBusy(UserError):
@@ -144,6 +144,15 @@ def _is_take_file(path: Path) -> bool:
     return path.suffix == ".safetensors" and not path.name.startswith(".")
 
 
+class DamagedTake(Exception):
+    """A take's file exists but cannot be read back whole (truncated, overwritten, bad disk)."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
 class SectionFiles:
     """The `sections/` folder of a job: every take of every section, readable without a lock."""
 
@@ -163,7 +172,7 @@ class SectionFiles:
                     return path
             except (ValueError, OSError) as e:
                 raise DamagedTake(path, str(e) or type(e).__name__) from e
-        legacy = self.dir / f"{section:0{LEGACY_NAME_DIGITS}d}.safetensors"
+        legacy = self.dir / f"{section:04d}.safetensors"
         try:
             if legacy.exists() and _read_header(legacy).get("fingerprint") == fingerprint:
                 return legacy
@@ -220,13 +229,6 @@ class SectionFiles:
             except (ValueError, KeyError, OSError, UserError):
                 continue
         return None
-
-
-class DamagedTake(Exception):
-    def __init__(self, path: Path, reason: str):
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
 
 
 def list_takes(job_dir: str | os.PathLike) -> dict[int, list[Take]]:
@@ -356,11 +358,14 @@ class JobFolder:
                 f"The job in '{self.path}' is already running in another window or command line. "
                 "Wait for it to finish or stop it there."
             ) from e
-        self._remove_temporaries()
-        self._check_job_json()
-        atomic_write_text(self.path / "job.json", job.to_json())
-        self._log = open(self.path / "log.txt", "a", encoding="utf-8")
         self._chain: SectionChain | None = None
+        with contextlib.ExitStack() as undo:
+            undo.callback(self._lock.release)  # a full disk here must not leave the job locked
+            self._remove_temporaries()
+            self._check_job_json()
+            atomic_write_text(self.path / "job.json", job.to_json())
+            self._log = open(self.path / "log.txt", "a", encoding="utf-8")
+            undo.pop_all()
 
     def _remove_temporaries(self) -> None:
         """Drop the hidden half-written files a killed process left (atomic writes' temporaries)."""

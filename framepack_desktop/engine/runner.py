@@ -385,11 +385,11 @@ class _JobRun:
         """The old video's last frames, as floats in [-1, 1], for the extension's first crossfade.
 
         Taken from the stored frames (not decoded again) so the join starts exactly on the old video.
-        As many as the first new chunk decodes beyond its new frames.
+        As many as the first new chunk decodes beyond its new frames (`generated` counts them too):
+        4w - 3, or the whole old video when it is shorter than one window.
         """
         w = self.job.window
-        decoded = ctx.frames_of(min(2 * w, generated + w))
-        overlap = decoded - 4 * w
+        overlap = ctx.frames_of(min(2 * w, generated)) - 4 * w
         end = self.base.frames
         return self.store.read_range(end - overlap, end).astype(np.float32) / 127.5 - 1
 
