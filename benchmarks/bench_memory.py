@@ -33,6 +33,7 @@ from .child import ChildRun, run_cli
 
 MB = 1e6
 RSS_TOLERANCE = 0.05
+VRAM_TOLERANCE = 0.02   # issue 7: peak VRAM of a 60 s job within 2 % of a 5 s job's
 LINEAR_R2 = 0.98
 _DECODING = re.compile(r"^Decoding section \d+ of \d+$")
 _DONE = re.compile(r"^section \d+/\d+ done:")
@@ -56,6 +57,7 @@ class JobResult:
     engine_encode_s: float
     offline_encode_s: float
     section_peak_slope_mb: float
+    max_vram_mb: float | None = None
 
     def phase(self, name: str) -> Phase:
         return next(p for p in self.phases if p.name == name)
@@ -139,10 +141,11 @@ def line_fit(x: list[float], y: list[float]) -> dict[str, float]:
     return {"intercept_s": float(a), "per_frame_ms": float(b * 1000), "r2": r2}
 
 
-def render_job(image: Path, models: str, seconds: float, steps: int, resolution: int, out: Path) -> tuple[ChildRun, int]:
+def render_job(image: Path, models: str, seconds: float, steps: int, resolution: int, device: str,
+               out: Path) -> tuple[ChildRun, int]:
     run = run_cli([
         "render", "--image", str(image), "--prompt", "a fox walks through snow", "--seconds", f"{seconds:g}",
-        "--steps", str(steps), "--teacache", "off", "--resolution", str(resolution), "--device", "cpu",
+        "--steps", str(steps), "--teacache", "off", "--resolution", str(resolution), "--device", device,
         "--models", models, "--out", str(out),
     ])
     if run.returncode != 0:
@@ -165,13 +168,14 @@ def measure(args: argparse.Namespace) -> dict:
     for seconds in args.seconds:
         print(f"rendering {seconds:g} s ...", file=sys.stderr, flush=True)
         out = work / f"len{seconds:g}.mp4"
-        run, frames = render_job(image, models, seconds, args.steps, args.resolution, out)
+        run, frames = render_job(image, models, seconds, args.steps, args.resolution, args.device, out)
         phases, engine_encode = phases_of(run)
         result = JobResult(
             seconds=seconds, frames=frames, sections=sum(p.name.startswith("decode") for p in phases),
             wall_s=run.wall_s, max_rss_mb=run.max_rss_bytes / MB, phases=phases, engine_encode_s=engine_encode,
             offline_encode_s=encode_offline(out.with_suffix(".job"), args.encode_repeats),
             section_peak_slope_mb=section_peak_slope(phases),
+            max_vram_mb=None if run.max_vram_bytes is None else run.max_vram_bytes / MB,
         )
         results.append(result)
         print(summary_line(result), file=sys.stderr, flush=True)
@@ -180,10 +184,16 @@ def measure(args: argparse.Namespace) -> dict:
     frames = [r.frames for r in results]
     offline_fit = line_fit(frames, [r.offline_encode_s for r in results])
     engine_fit = line_fit(frames, [r.engine_encode_s for r in results])
+    vram_change = None
+    if shortest.max_vram_mb and longest.max_vram_mb:
+        vram_change = longest.max_vram_mb / shortest.max_vram_mb - 1
     return {
+        "vram_change": vram_change,
+        "vram_flat": None if vram_change is None else abs(vram_change) <= VRAM_TOLERANCE,
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine(),
         "settings": {"resolution": args.resolution, "steps": args.steps, "window": 9, "models": models,
+                     "device": args.device,
                      "encode_repeats": args.encode_repeats},
         "jobs": [asdict(r) for r in results],
         "rss_change": rss_change,
@@ -193,6 +203,19 @@ def measure(args: argparse.Namespace) -> dict:
         "encode_linear": offline_fit["r2"] >= LINEAR_R2,
         "workdir": str(work),
     }
+
+
+def encode_only(args: argparse.Namespace) -> dict:
+    """Re-time the MP4 encode of the jobs a previous run left in `--workdir` (for a quieter machine)."""
+    work = Path(args.workdir)
+    rows = []
+    for seconds in args.seconds:
+        job_dir = work / f"len{seconds:g}.job"
+        frames = json.loads((job_dir / "frames" / "frames.json").read_text())["num_frames"]
+        rows.append({"seconds": seconds, "frames": frames, "encode_s": encode_offline(job_dir, args.encode_repeats)})
+    fit = line_fit([r["frames"] for r in rows], [r["encode_s"] for r in rows])
+    return {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "encode": rows, "encode_fit_offline": fit,
+            "encode_linear": fit["r2"] >= LINEAR_R2}
 
 
 def machine() -> str:
@@ -209,7 +232,8 @@ def summary_line(r: JobResult) -> str:
             f"sample {np.median([p.seconds for p in samples]):6.1f} s/section  "
             f"decode {np.median([p.seconds for p in decodes]):6.1f} s/section  "
             f"mp4 {r.engine_encode_s:6.2f} s (engine) {r.offline_encode_s:6.2f} s (again)  "
-            f"per-section peak slope {r.section_peak_slope_mb:+.2f} MB/section  wall {r.wall_s:7.1f} s")
+            f"per-section peak slope {r.section_peak_slope_mb:+.2f} MB/section  wall {r.wall_s:7.1f} s"
+            + ("" if r.max_vram_mb is None else f"  peak VRAM {r.max_vram_mb:8.1f} MB"))
 
 
 def report(result: dict) -> str:
@@ -217,6 +241,9 @@ def report(result: dict) -> str:
     lines += [summary_line(JobResult(**{**j, "phases": [Phase(**p) for p in j["phases"]]})) for j in result["jobs"]]
     lines.append(f"peak RSS change longest vs shortest: {result['rss_change'] * 100:+.2f} % "
                  f"({'within' if result['rss_flat'] else 'OUTSIDE'} {RSS_TOLERANCE * 100:.0f} %)")
+    if result.get("vram_change") is not None:
+        lines.append(f"peak VRAM change longest vs shortest: {result['vram_change'] * 100:+.2f} % "
+                     f"({'within' if result['vram_flat'] else 'OUTSIDE'} {VRAM_TOLERANCE * 100:.0f} %)")
     for kind in ("offline", "engine"):
         fit = result[f"encode_fit_{kind}"]
         lines.append(f"encode time ({kind}): {fit['intercept_s']:.2f} s + {fit['per_frame_ms']:.2f} ms/frame, "
@@ -230,12 +257,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, nargs="+", default=[5, 10, 30], help="video lengths, shortest first")
     p.add_argument("--steps", type=int, default=1)
     p.add_argument("--resolution", type=int, default=640)
+    p.add_argument("--device", default="auto", help="the render's --device (auto: the GPU when there is one)")
     p.add_argument("--models", help="models folder (default: a fresh demo set in the work folder)")
     p.add_argument("--workdir", help="where the jobs are written (default: a new temporary folder)")
     p.add_argument("--encode-repeats", type=int, default=3)
+    p.add_argument("--encode-only", action="store_true", help="only re-time the encodes of the jobs in --workdir")
     p.add_argument("--json", help="write the results here as JSON")
     args = p.parse_args(argv)
     args.seconds = sorted(args.seconds)
+    if args.encode_only:
+        if not args.workdir:
+            p.error("--encode-only needs the --workdir of an earlier run")
+        result = encode_only(args)
+        for row in result["encode"]:
+            print(f"{row['seconds']:>5g} s  {row['frames']:>5} frames  encode {row['encode_s']:6.2f} s")
+        fit = result["encode_fit_offline"]
+        print(f"encode time: {fit['intercept_s']:.2f} s + {fit['per_frame_ms']:.2f} ms/frame, R^2 {fit['r2']:.4f}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        return 0 if result["encode_linear"] else 1
     result = measure(args)
     print(report(result))
     if args.json:

@@ -192,6 +192,10 @@ def measure(args: argparse.Namespace) -> dict:
     place = choose_placement(Job(image="-", prompt="-", output="-.mp4", device=str(device)))
     source = (RandomModels(args.full_size, place, resolve_models_dir("demo")) if args.random_weights
               else FolderModels(resolve_models_dir(args.models), "original", place))
+    # Import the model classes up front, so the first load phase does not include Python imports.
+    from diffusers import AutoencoderKLHunyuanVideo, HunyuanVideoFramepackTransformer3DModel  # noqa: F401
+    from transformers import CLIPTextModel, LlamaModel, SiglipVisionModel  # noqa: F401
+
     meter = Meter(device)
     peak = bf16_peak_flops(device, args.peak_tflops)
     result: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "device": device_label(device), "models": source.label,
