@@ -50,3 +50,21 @@ def test_section_round_trip_and_damaged_files(tmp_path):
     path.write_bytes(b"garbage")
     assert not folder.has_section(3, "abc") and not folder.check_section(3, "abc")
     folder.close()
+
+
+def test_sections_saved_by_earlier_versions_are_still_found(tmp_path):
+    """Before takes, a section was saved as sections/<time index>.safetensors; resume still uses it."""
+    from safetensors.torch import save_file
+
+    folder = JobFolder(make_job(tmp_path))
+    x = torch.randn(1, 4, 9, 2, 3)
+    save_file({"latents": x}, str(folder.sections.dir / "0002.safetensors"), metadata={"fingerprint": "old"})
+    assert folder.has_section(2, "old") and torch.equal(folder.load_section(2, "old"), x)
+    assert folder.load_section(2, "other") is None
+    folder.close()
+
+
+def test_job_json_written_by_an_earlier_version_loads(tmp_path):
+    job = make_job(tmp_path)
+    old = {k: v for k, v in job.to_dict().items() if k not in ("extend_from", "extend_frames")}
+    assert Job.from_dict(old) == job

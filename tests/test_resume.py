@@ -214,3 +214,14 @@ def test_every_take_is_kept_and_switching_back_reuses_the_old_chain(finished, tm
     assert [t.active for t in list_takes(job.job_dir)[1]] == [True, False]
     # Section 0's newer take was made on section 1's seed-99 take: choosing it brings that back too.
     assert job_with_take(back, made_on_redo) == redo
+
+
+def test_cli_lists_the_takes_and_marks_the_active_ones(finished, tmp_path, session, capsys):
+    job = copy_of(finished, tmp_path)
+    run(job.replace(section_seeds={0: 7}), session)
+    assert main(["takes", str(job.job_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    section_1 = lines[lines.index("section 1:") + 1: lines.index("section 2:")]
+    listed = [(ln.strip().startswith("*"), ln.split("seed")[1].split()[0]) for ln in section_1]
+    assert listed == [(False, "31337"), (True, "7")]
+    assert all(ln.rstrip().endswith("a fox runs") for ln in section_1)

@@ -17,6 +17,7 @@ aside as `*.damaged`; what they held is made again from what is intact.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -248,7 +249,7 @@ def list_takes(job_dir: str | os.PathLike) -> dict[int, list[Take]]:
         if take.section not in out or not _descends_from(take, chain.root, by_print):
             continue
         active = chain.prints.get(take.section) == take.fingerprint
-        out[take.section].append(Take(**{**vars(take), "active": active}))
+        out[take.section].append(dataclasses.replace(take, active=active))
     return out
 
 
