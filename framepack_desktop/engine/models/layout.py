@@ -4,6 +4,17 @@ A models directory mirrors the public repos, `<models>/<org>/<repo>/<subfolder>/
 download of those repos into it is a valid models directory, the demo set is written in the
 same shape, and one loader serves both. This module only knows paths and file names; it never
 imports torch, so the CLI and the window can ask "what is missing?" cheaply.
+
+Where a component is read from is decided per repo folder (`locate`): the models directory's own
+`<org>/<repo>` first, then the snapshots of a Hugging Face hub cache, either the models directory
+itself (when it is one) or the environment's default cache (hubcache.py). A demo set never looks
+elsewhere: its tiny weights must not be silently mixed with real ones. `component_dir` stays the
+place a component is written to.
+
+The transformer may also come as one file: a user's own checkpoint in
+`<models>/checkpoints/<variant>/` (safetensors in bf16 or fp8, or GGUF), or a known community
+export kept in its repo's layout (`COMMUNITY_TRANSFORMERS`). Either makes the diffusers folder's
+weights optional.
 """
 from __future__ import annotations
 
@@ -12,8 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..job import VARIANTS
+from . import hubcache
 
 DEMO_MARKER = "DEMO_MODELS.txt"
+CHECKPOINTS_DIR = "checkpoints"
+CHECKPOINT_SUFFIXES = (".safetensors", ".gguf")
 
 COMPONENT_NAMES = (
     "transformer",
@@ -96,6 +110,17 @@ SHARED_COMPONENTS = {
 }
 
 
+# Single-file exports of the transformer that use the diffusers key names (DESIGN.md section 3),
+# by (variant, storage precision): (repo, file). Names as published by their author; they are
+# fetched by `models download --precision fp8`.
+COMMUNITY_REPO = "Kijai/HunyuanVideo_comfy"
+COMMUNITY_TRANSFORMERS = {
+    ("original", "fp8"): (COMMUNITY_REPO, "FramePackI2V_HY_fp8_e4m3fn.safetensors"),
+    ("original", "bf16"): (COMMUNITY_REPO, "FramePackI2V_HY_bf16.safetensors"),
+    ("f1", "fp8"): (COMMUNITY_REPO, "FramePack_F1_I2V_HY_20250503_fp8_e4m3fn.safetensors"),
+}
+
+
 def component(name: str, variant: str = "original") -> Component:
     """The table row of one component; the transformer depends on the model variant."""
     if variant not in VARIANTS:
@@ -108,7 +133,64 @@ def component(name: str, variant: str = "original") -> Component:
 
 
 def component_dir(models_dir: Path, name: str, variant: str = "original") -> Path:
+    """Where the component belongs in `models_dir` (where a download or the demo writes it)."""
     return component(name, variant).path(models_dir)
+
+
+def repo_candidates(models_dir: Path, repo_id: str) -> list[Path]:
+    """Folders that may hold `repo_id` in its public layout, in the order they are preferred."""
+    models_dir = Path(models_dir)
+    found = [models_dir / repo_id]
+    if is_demo(models_dir):
+        return found
+    own_cache = hubcache.cache_root(models_dir) if models_dir.is_dir() else None
+    caches = [own_cache] if own_cache else []
+    default = hubcache.default_hub_cache()
+    if default.is_dir() and default.resolve() not in {c.resolve() for c in caches}:
+        caches.append(default)
+    for cache in caches:
+        found.extend(hubcache.snapshots(cache, repo_id))
+    return found
+
+
+def locate(models_dir: Path, name: str, variant: str = "original") -> Path:
+    """The folder a component is read from: the first candidate where it is complete.
+
+    When it is complete nowhere, the place it belongs in `models_dir`, so that what is reported
+    missing is where the user would put it.
+    """
+    part = component(name, variant)
+    for root in repo_candidates(models_dir, part.repo_id):
+        folder = root / part.subfolder if part.subfolder else root
+        if folder.is_dir() and not _missing_in(folder, part):
+            return folder
+    return part.path(models_dir)
+
+
+def user_checkpoints(models_dir: Path, variant: str) -> list[Path]:
+    """Single-file transformer checkpoints the user put in `<models>/checkpoints/<variant>/`."""
+    folder = Path(models_dir) / CHECKPOINTS_DIR / variant
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in CHECKPOINT_SUFFIXES)
+
+
+def community_checkpoint(models_dir: Path, variant: str, precision: str) -> Path | None:
+    """The known community export for (variant, precision) when it is on disk, else None."""
+    entry = COMMUNITY_TRANSFORMERS.get((variant, precision))
+    if entry is None:
+        return None
+    repo_id, filename = entry
+    for root in repo_candidates(models_dir, repo_id):
+        if (root / filename).is_file():
+            return root / filename
+    return None
+
+
+def transformer_files(models_dir: Path, variant: str) -> list[Path]:
+    """Every single-file transformer checkpoint on disk for `variant`: the user's first."""
+    community = [community_checkpoint(models_dir, v, p) for (v, p) in COMMUNITY_TRANSFORMERS if v == variant]
+    return user_checkpoints(models_dir, variant) + [p for p in community if p is not None]
 
 
 def weight_files(models_dir: Path, name: str, variant: str = "original") -> list[Path]:
@@ -120,7 +202,10 @@ def weight_files(models_dir: Path, name: str, variant: str = "original") -> list
     part = component(name, variant)
     if part.weights is None:
         return []
-    folder = part.path(models_dir)
+    return _weights_in(locate(models_dir, name, variant), part)
+
+
+def _weights_in(folder: Path, part: Component) -> list[Path]:
     index = folder / part.index_name
     if not index.is_file():
         return [folder / part.single_weights_name]
@@ -129,15 +214,28 @@ def weight_files(models_dir: Path, name: str, variant: str = "original") -> list
 
 
 def missing_files(models_dir: Path, name: str, variant: str = "original") -> list[Path]:
-    """Files a component needs that are absent (or, for a shard index, unreadable)."""
-    part = component(name, variant)
-    folder = part.path(models_dir)
+    """Files a component needs that are absent (or, for a shard index, unreadable).
+
+    A transformer with a single-file checkpoint on disk misses nothing: the file holds the
+    weights and the configuration is known (loader).
+    """
+    if name == "transformer" and transformer_files(models_dir, variant):
+        return []
+    return missing_in_folder(models_dir, name, variant)
+
+
+def missing_in_folder(models_dir: Path, name: str, variant: str = "original") -> list[Path]:
+    """What the component's repo folder lacks, whatever single-file checkpoints exist."""
+    return _missing_in(locate(models_dir, name, variant), component(name, variant))
+
+
+def _missing_in(folder: Path, part: Component) -> list[Path]:
     missing = [folder / f for f in part.files if not (folder / f).is_file()]
     if part.weights is not None:
         index = folder / part.index_name
         if index.is_file() and not _shards(index):
             missing.append(index)
-        missing.extend(p for p in weight_files(models_dir, name, variant) if not p.is_file())
+        missing.extend(p for p in _weights_in(folder, part) if not p.is_file())
     return missing
 
 

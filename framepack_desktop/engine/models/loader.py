@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ModelsMissing
 from .demo import build_demo_models
-from .layout import component, missing_components, missing_files, weight_files
+from .layout import component, locate, missing_components, missing_files, missing_in_folder, weight_files
 
 if TYPE_CHECKING:
     import torch
@@ -87,11 +87,22 @@ def require_models(models_dir: Path, variant: str = "original") -> None:
         )
 
 
-def load_text_encoders(models_dir: Path, device: str | torch.device, dtype: torch.dtype) -> TextEncoders:
-    from transformers import CLIPTextModel, CLIPTokenizer, LlamaModel, PreTrainedTokenizerFast
+def load_text_encoders(
+    models_dir: Path,
+    device: str | torch.device,
+    dtype: torch.dtype,
+    *,
+    precision: str | None = None,
+    prepared_root: Path | None = None,
+) -> TextEncoders:
+    """Both prompt encoders; the Llama in `precision` (default: plain `dtype`), see text_encoder.py."""
+    from transformers import CLIPTextModel, CLIPTokenizer, PreTrainedTokenizerFast
+
+    from .quantize import name_of
+    from .text_encoder import load_llama
 
     return TextEncoders(
-        llama=load_pretrained(LlamaModel, models_dir, "text_encoder", device=device, dtype=dtype),
+        llama=load_llama(models_dir, device, dtype, precision or name_of(dtype), prepared_root),
         # transformers 5's LlamaTokenizerFast gives other ids for this byte-level tokenizer (DESIGN.md section 3).
         llama_tokenizer=load_pretrained(PreTrainedTokenizerFast, models_dir, "tokenizer"),
         clip=load_pretrained(CLIPTextModel, models_dir, "text_encoder_2", device=device, dtype=dtype),
@@ -115,16 +126,24 @@ def load_vae(models_dir: Path, device: str | torch.device, dtype: torch.dtype) -
 
 
 def load_transformer(
-    models_dir: Path, variant: str, device: str | torch.device, dtype: torch.dtype
+    models_dir: Path,
+    variant: str,
+    device: str | torch.device,
+    dtype: torch.dtype,
+    *,
+    precision: str | None = None,
+    prepared_root: Path | None = None,
 ) -> HunyuanVideoFramepackTransformer3DModel:
-    """The FramePack transformer of `variant`, with its output projection kept in float32."""
-    from diffusers import HunyuanVideoFramepackTransformer3DModel
+    """The FramePack transformer of `variant`, with its output projection kept in float32.
 
-    model = load_pretrained(
-        HunyuanVideoFramepackTransformer3DModel, models_dir, "transformer", variant, device=device, dtype=dtype
-    )
-    keep_proj_out_float32(model)
-    return model
+    `precision` (default: plain `dtype`) may be fp8, int8 or nf4, `dtype` then being the compute
+    dtype; the weights come from whichever form is on disk (transformer.py). `prepared_root` is
+    where quantized forms are saved for the next start.
+    """
+    from .quantize import name_of
+    from .transformer import load
+
+    return load(models_dir, variant, device, dtype, precision or name_of(dtype), prepared_root)
 
 
 def keep_proj_out_float32(transformer: HunyuanVideoFramepackTransformer3DModel) -> None:
@@ -192,8 +211,8 @@ def check_component(models_dir: Path, name: str, variant: str = "original") -> P
     """
     models_dir = _require_dir(models_dir)
     part = component(name, variant)
-    folder = part.path(models_dir)
-    missing = missing_files(models_dir, name, variant)
+    folder = locate(models_dir, name, variant)
+    missing = missing_in_folder(models_dir, name, variant)
     if missing:
         where = f"{part.repo_id}" + (f", subfolder {part.subfolder}" if part.subfolder else "")
         raise ModelsMissing(

@@ -1,0 +1,167 @@
+"""`framepack-desktop models list | download | verify | demo`: the model store from the command line.
+
+    models list     [--models DIR] [--variant original|f1|all]
+    models download [--models DIR] [--variant original|f1|all] [--precision bf16|fp8]
+    models verify   [--models DIR] [--variant original|f1|all] [--hashes]
+    models demo     [DIR]
+
+The models folder is `--models DIR` ("demo" for the demo set), else the one chosen in the
+settings, else the app's default folder. Nothing here imports torch: listing, verifying and
+downloading read files and headers only. Exit status: 0 fine, 1 a problem (printed as one
+message), 130 stopped by Ctrl+C (a download then resumes on the next run).
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
+GB = 1e9
+
+
+def add_models_commands(subparsers) -> argparse.ArgumentParser:
+    """Add the `models` command and its subcommands to an argparse subparsers object."""
+    m = subparsers.add_parser("models", help="list, download, verify models; build the demo set")
+    sub = m.add_subparsers(dest="models_command", required=True)
+
+    def common(p: argparse.ArgumentParser, variant: str) -> None:
+        p.add_argument("--models", help="models folder ('demo' for the demo set; default: the app's)")
+        p.add_argument("--variant", choices=("original", "f1", "all"), default=variant,
+                       help=f"which transformer: original, f1 or all (default {variant})")
+
+    common(sub.add_parser("list", help="what is present and missing, with sizes"), "all")
+    d = sub.add_parser("download", help="download the models from the Hugging Face hub (resumable)")
+    common(d, "original")
+    d.add_argument("--precision", choices=("bf16", "fp8"), default="bf16",
+                   help="bf16: the public diffusers repos (25.7 GB transformer); fp8: a community fp8 export (16.3 GB)")
+    v = sub.add_parser("verify", help="find missing, cut-off or damaged files")
+    common(v, "all")
+    v.add_argument("--hashes", action="store_true", help="also recompute the download checksums (slow)")
+    demo = sub.add_parser("demo", help="build the tiny random-weight demo models (they make noise; for testing)")
+    demo.add_argument("dir", nargs="?", help="where (default: the app's demo models folder)")
+    return m
+
+
+def run_models_command(args: argparse.Namespace) -> int:
+    """Run `models <subcommand>`; user errors are printed as one line and give exit status 1."""
+    from .engine.errors import UserError
+
+    try:
+        if args.models_command == "demo":
+            return _demo(args)
+        folder = models_folder(args.models)
+        variants = ("original", "f1") if args.variant == "all" else (args.variant,)
+        if args.models_command == "list":
+            return _list(folder, variants)
+        if args.models_command == "verify":
+            return _verify(folder, variants, args.hashes)
+        if args.models_command == "download":
+            return _download(folder, variants, args.precision)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_FAILED
+
+
+def models_folder(spec: str | None) -> Path:
+    """`--models`, else the settings' choice, else the app's default models folder."""
+    from .engine.models.loader import demo_models_dir
+    from .settings import AppPaths, load_settings
+
+    paths = AppPaths.default()
+    spec = spec or load_settings(paths).models_dir
+    if not spec:
+        return paths.models_dir
+    return demo_models_dir() if spec.strip().lower() == "demo" else Path(spec).expanduser()
+
+
+def _demo(args) -> int:
+    from .engine.models.demo import build_demo_models
+    from .engine.models.loader import demo_models_dir
+
+    path = build_demo_models(Path(args.dir) if args.dir else demo_models_dir())
+    print(f"demo models (random weights: their videos are noise) in {path}")
+    return EXIT_OK
+
+
+def _list(folder: Path, variants: tuple[str, ...]) -> int:
+    from .engine.models.layout import is_demo
+    from .engine.models.store import inventory, to_download
+
+    entries = inventory(folder, variants)
+    print(f"Models in {folder}" + (" (demo set: tiny random weights, videos are noise)" if is_demo(folder) else ""))
+    print(f"  {'component':<18} {'variant':<9} {'status':<8} {'size':>18}  where")
+    for e in entries:
+        variant = e.variant if e.name == "transformer" else "-"
+        status = "present" if e.present else ("partial" if e.size else "missing")
+        size = _size(e.size) if e.present else f"{_size(e.size)} of {_size(e.expected)}" if e.size else f"({_size(e.expected)})"
+        where = f"{e.where} (hub cache)" if e.in_hub_cache else str(e.where)
+        print(f"  {e.name:<18} {variant:<9} {status:<8} {size:>18}  {where}")
+    missing = to_download(entries)
+    if missing:
+        print(f"About {missing / GB:.1f} GB to download: framepack-desktop models download --variant "
+              f"{'all' if len(variants) > 1 else variants[0]}")
+    else:
+        print("Everything is here.")
+    return EXIT_OK
+
+
+def _verify(folder: Path, variants: tuple[str, ...], hashes: bool) -> int:
+    from .engine.models.verify import verify_models
+
+    checked: list[Path] = []
+    problems = verify_models(folder, variants, hashes=hashes, on_file=checked.append)
+    for p in problems:
+        print(f"  {p}")
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {folder} ({len(checked)} files checked). "
+              "Delete damaged files, then: framepack-desktop models download", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"All {len(checked)} files in {folder} are complete.")
+    return EXIT_OK
+
+
+def _download(folder: Path, variants: tuple[str, ...], precision: str) -> int:
+    import os
+
+    from .engine.models.download import download_models
+    from .engine.models.errors import DownloadCancelled
+
+    cancel = threading.Event()
+    shown = [0.0]
+
+    def on_interrupt(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        print("\nstopping (Ctrl+C again to quit at once); the download resumes next time", file=sys.stderr)
+        cancel.set()
+
+    def progress(done: float, total: float, text: str) -> None:
+        now = time.monotonic()
+        if now - shown[0] < 0.5 and done < total:
+            return
+        shown[0] = now
+        percent = 100 * done / total if total else 100
+        print(f"\r{done / GB:7.2f} / {total / GB:.2f} GB ({percent:5.1f}%)  {text[-60:]:<60}", end="", file=sys.stderr,
+              flush=True)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt) if threading.current_thread() is threading.main_thread() else None
+    try:
+        download_models(folder, variants, precision, progress=progress, cancel=cancel,
+                        endpoint=os.environ.get("HF_ENDPOINT") or None)
+    except DownloadCancelled as e:
+        print(f"\n{e}", file=sys.stderr)
+        return EXIT_CANCELLED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    print(f"\nModels are in {folder}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _size(n: int) -> str:
+    return f"{n / GB:.1f} GB" if n >= 0.1 * GB else f"{n / 1e6:.1f} MB"

@@ -1,0 +1,101 @@
+"""What this computer has: GPU memory, RAM, the Windows commit limit, disk, quantization packages.
+
+A `Machine` is a plain value, so the memory policy is a pure function of it and the tests can
+describe any computer (6 GB laptop GPU with 16 GB RAM, 80 GB server card) without owning one.
+
+Windows refuses allocations beyond its commit limit (RAM plus pagefile) even when pages could be
+dropped: that is why the original app needed a 50 GB pagefile. There the limit and what is left
+of it come from `GlobalMemoryStatusEx` (ullTotalPageFile / ullAvailPageFile are the commit limit
+and the commit still available). Elsewhere the kernel overcommits, and what can be held is the
+available RAM plus free swap.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .quantize import has_package
+
+if TYPE_CHECKING:
+    import torch
+
+GIB = 1024 ** 3
+
+
+@dataclass(frozen=True)
+class Machine:
+    device: str = "cpu"                     # "cuda" or "cpu"
+    gpu_name: str = ""
+    vram_total: int = 0
+    vram_free: int = 0
+    ram_total: int = 0
+    ram_available: int = 0
+    commit_available: int | None = None     # bytes that may still be allocated (RAM + pagefile/swap)
+    disk_free: int | None = None            # on the drive of the models folder
+    windows: bool = False
+    bitsandbytes: bool = False
+    torchao: bool = False
+
+    @property
+    def holdable(self) -> int:
+        """Bytes this process may still allocate in RAM: the commit left, or available RAM + swap."""
+        return self.commit_available if self.commit_available is not None else self.ram_available
+
+
+class _MemoryStatusEx(ctypes.Structure):
+    _fields_ = [
+        ("dwLength", ctypes.c_ulong),
+        ("dwMemoryLoad", ctypes.c_ulong),
+        ("ullTotalPhys", ctypes.c_ulonglong),
+        ("ullAvailPhys", ctypes.c_ulonglong),
+        ("ullTotalPageFile", ctypes.c_ulonglong),
+        ("ullAvailPageFile", ctypes.c_ulonglong),
+        ("ullTotalVirtual", ctypes.c_ulonglong),
+        ("ullAvailVirtual", ctypes.c_ulonglong),
+        ("ullAvailExtendedVirtual", ctypes.c_ulonglong),
+    ]
+
+
+def windows_commit(global_memory_status_ex=None) -> tuple[int, int]:
+    """(commit limit, commit available) in bytes, from GlobalMemoryStatusEx."""
+    call = global_memory_status_ex or ctypes.windll.kernel32.GlobalMemoryStatusEx
+    status = _MemoryStatusEx()
+    status.dwLength = ctypes.sizeof(_MemoryStatusEx)
+    if not call(ctypes.byref(status)):
+        raise OSError("GlobalMemoryStatusEx failed")
+    return int(status.ullTotalPageFile), int(status.ullAvailPageFile)
+
+
+def probe(device: "torch.device", models_dir: Path | None = None) -> Machine:
+    """Measure this computer now (free VRAM on `device` when it is a CUDA device)."""
+    import psutil
+    import torch
+
+    vm = psutil.virtual_memory()
+    windows = sys.platform == "win32"
+    if windows:
+        commit = windows_commit()[1]
+    else:
+        commit = vm.available + psutil.swap_memory().free
+    fields = dict(
+        ram_total=vm.total, ram_available=vm.available, commit_available=commit, windows=windows,
+        disk_free=_disk_free(models_dir) if models_dir is not None else None,
+        bitsandbytes=has_package("bitsandbytes"), torchao=has_package("torchao"),
+    )
+    if device.type == "cuda" and torch.cuda.is_available():
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        free, total = torch.cuda.mem_get_info(index)
+        return Machine("cuda", torch.cuda.get_device_name(index), total, free, **fields)
+    return Machine("cpu", **fields)
+
+
+def _disk_free(folder: Path) -> int:
+    probe_dir = Path(folder)
+    while not probe_dir.exists() and probe_dir != probe_dir.parent:
+        probe_dir = probe_dir.parent
+    return shutil.disk_usage(probe_dir if probe_dir.exists() else os.getcwd()).free
