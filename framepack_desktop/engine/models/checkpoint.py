@@ -15,7 +15,7 @@ is a `CheckpointMismatch` that names the file and the first differences.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,19 +71,12 @@ def key_map(model: "torch.nn.Module", keys: dict[str, tuple[Path, tuple[int, ...
     return mapping
 
 
-def load_into(
-    model: "torch.nn.Module",
-    files: list[Path],
-    device: "str | torch.device",
-    label: Path | None = None,
-    on_tensor: Callable[[str, "torch.Tensor"], None] | None = None,
-) -> "torch.nn.Module":
-    """Fill a skeleton from `files`, each tensor cast to the dtype its skeleton slot has.
+def cast_tensors(model: "torch.nn.Module", files: list[Path], label: Path | None = None) -> Iterator[tuple[str, "torch.Tensor"]]:
+    """(model tensor name, CPU tensor in the dtype of its skeleton slot), one file at a time.
 
-    `on_tensor(name, cpu_tensor)` sees every tensor as stored in the model, before it moves to
-    `device`: the hook the saved fp8 form is written through.
+    Keys and shapes are checked first (`key_map`); a tensor whose stored dtype already matches
+    is a view of the mapped file, others are cast copies.
     """
-    import torch
     from safetensors import safe_open
 
     keys = checkpoint_keys(files)
@@ -96,11 +89,15 @@ def load_into(
         with safe_open(str(path), framework="pt", device="cpu") as f:
             for name in names:
                 tensor = f.get_tensor(mapping[name])
-                if tensor.dtype != targets[name]:
-                    tensor = tensor.to(targets[name])
-                if on_tensor is not None:
-                    on_tensor(name, tensor)
-                _put(model, name, tensor.to(device))
+                yield name, tensor if tensor.dtype == targets[name] else tensor.to(targets[name])
+
+
+def load_into(
+    model: "torch.nn.Module", files: list[Path], device: "str | torch.device", label: Path | None = None
+) -> "torch.nn.Module":
+    """Fill a skeleton from `files`, each tensor cast to the dtype its skeleton slot has."""
+    for name, tensor in cast_tensors(model, files, label):
+        _put(model, name, tensor.to(device))
     model.eval().requires_grad_(False)
     left = [n for n, p in model.named_parameters() if p.device.type == "meta"]
     if left:

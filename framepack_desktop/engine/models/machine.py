@@ -49,8 +49,8 @@ class Machine:
 
 class _MemoryStatusEx(ctypes.Structure):
     _fields_ = [
-        ("dwLength", ctypes.c_ulong),
-        ("dwMemoryLoad", ctypes.c_ulong),
+        ("dwLength", ctypes.c_uint32),  # DWORD: 32 bits on Windows (c_ulong is 64 on Linux)
+        ("dwMemoryLoad", ctypes.c_uint32),
         ("ullTotalPhys", ctypes.c_ulonglong),
         ("ullAvailPhys", ctypes.c_ulonglong),
         ("ullTotalPageFile", ctypes.c_ulonglong),

@@ -103,27 +103,48 @@ def plan(wishes: Wishes, machine: Machine, sizes: Sizes, base: Placement) -> Pla
     return _plan_gpu(wishes, machine, sizes, base)
 
 
+# Bytes per weight, to order the fallbacks of an explicit precision: the nearest first, lighter before heavier.
+WEIGHT_RANK = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "nf4": 0.5}
+
+
 def _precisions(wishes: Wishes, machine: Machine, ladder: tuple[str, ...]) -> list[tuple[str, str | None]]:
     """(precision, why it is not the one asked for) in the order to try.
 
-    A GGUF file is loaded as it is. When the only transformer on disk is fp8, plain precisions
-    become fp8 (the weights are fp8 whatever is asked). int8/nf4 need their packages.
+    "auto" follows `ladder`. An explicit precision comes first, then the others nearest in size,
+    lighter before heavier. A GGUF file is loaded as it is. When the only transformer on disk is
+    fp8, plain precisions become fp8. int8/nf4 need their packages.
     """
     if wishes.gguf:
-        return [("gguf", "the transformer checkpoint is a GGUF file" if wishes.precision != "auto" else None)]
+        return [("gguf", "the transformer checkpoint is a GGUF file" if wishes.precision not in ("auto", "gguf") else None)]
     asked = wishes.precision
-    order = ([asked] if asked != "auto" else []) + [p for p in ladder if p != asked]
-    fp8_only = set(wishes.transformer_forms) == {"fp8"}
+    if asked == "auto":
+        order = list(ladder)
+    else:
+        rank = WEIGHT_RANK.get(asked, 2)
+        others = sorted((p for p in ladder if p != asked), key=lambda p: (abs(WEIGHT_RANK[p] - rank), -(WEIGHT_RANK[p] < rank)))
+        order = [asked] + others
     out: list[tuple[str, str | None]] = []
+    why_not_asked = f"{asked} does not fit"
     for p in order:
-        why = None if p == asked or asked == "auto" else f"{asked} does not fit"
-        if fp8_only and p in ("fp32", "bf16", "fp16"):
+        why = None if p == asked or asked == "auto" else why_not_asked
+        if set(wishes.transformer_forms) == {"fp8"} and p in ("fp32", "bf16", "fp16"):
             p, why = "fp8", "the transformer checkpoint on disk is fp8"
-        if p == "int8" and not (machine.bitsandbytes or machine.torchao) or p == "nf4" and not machine.bitsandbytes:
+        missing = _missing_package(p, machine)
+        if missing:
+            if p == asked:
+                why_not_asked = f"{asked} needs {missing}, which is not installed"
             continue
         if p not in [o[0] for o in out]:
             out.append((p, why))
     return out
+
+
+def _missing_package(precision: str, machine: Machine) -> str | None:
+    if precision == "nf4" and not machine.bitsandbytes:
+        return "bitsandbytes"
+    if precision == "int8" and not (machine.bitsandbytes or machine.torchao):
+        return "torchao or bitsandbytes"
+    return None
 
 
 def _modes(memory: str) -> list[str]:
@@ -144,7 +165,7 @@ def _plan_gpu(wishes: Wishes, machine: Machine, sizes: Sizes, base: Placement) -
     tried: list[str] = []
     for precision, why in _precisions(wishes, machine, ("bf16", "fp8", "nf4")):
         for mode in _modes(wishes.memory):
-            fit = _fit_gpu(precision, mode, machine, sizes, budget, strict=wishes.precision == "auto")
+            fit = _fit_gpu(precision, mode, machine, sizes, budget, strict=precision != wishes.precision)
             if isinstance(fit, str):
                 tried.append(f"{precision} {mode.replace('_', ' ')}: {fit}")
                 continue
@@ -301,12 +322,19 @@ def _gpu_advice(wishes: Wishes, machine: Machine, sizes: Sizes, keep: int, tried
     smallest = min(_in_flight(sizes, p) for p in ("fp8", "bf16"))
     lines = [f"Not enough memory to run FramePack on {machine.gpu_name or 'this GPU'} with these settings."]
     if smallest + keep > machine.vram_free:
+        small_act = transformer_activation_bytes(sizes, 256, 448, 5)
+        small_need = smallest + effective_keep_free(0, machine.vram_total, small_act)
         lines.append(
             f"Even streaming the model block by block needs about {(smallest + keep) / GIB:.1f} GB of free GPU memory "
             f"at {wishes.height}x{wishes.width} with latent window {wishes.window} ({keep / GIB:.1f} GB of it for the "
-            f"activations and kept free); {machine.vram_free / GIB:.1f} GB are free. Close other programs that use the "
-            "GPU, or choose a smaller resolution class (480 or 320) or a smaller latent window."
+            f"activations and kept free); {machine.vram_free / GIB:.1f} GB are free."
         )
+        if small_need <= machine.vram_free:
+            lines.append("Choose a smaller resolution class (480 or 320) or a smaller latent window, or close other "
+                         "programs that use the GPU.")
+        else:
+            lines.append(f"Even at the 320 class with latent window 5 it needs {small_need / GIB:.1f} GB: close other "
+                         "programs that use the GPU, or use a GPU with more memory.")
     else:
         lines.append(
             f"The GPU is large enough, but RAM is not: {machine.holdable / GIB:.1f} GB can be allocated. Close other "

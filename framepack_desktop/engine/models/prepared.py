@@ -8,9 +8,9 @@ whose fingerprint no longer matches its source (the source was re-downloaded or 
 ignored and made again. The folder is written under a temporary name and renamed into place, so a
 crash never leaves a half form that looks finished.
 
-The fp8 form is written while the model loads from bf16 (`ShardWriter` is `load_into`'s tensor
-hook): every tensor is read once, and RAM holds at most one shard of the output. Reading it back
-maps the fp8 file as it is: half the bytes of bf16 to read, nothing to cast.
+The fp8 form is made by streaming the bf16 weights through the cast into shards (RAM: at most one
+shard), and the model is then loaded from it. Reading it maps the fp8 files as they are: half the
+bytes of bf16 to read, nothing to cast, and weights left on the CPU stay views of the files.
 """
 from __future__ import annotations
 
@@ -18,11 +18,10 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .checkpoint import load_into
+from .checkpoint import cast_tensors, load_into
 from .safetensors_io import DamagedFile, read_header
 
 if TYPE_CHECKING:
@@ -112,32 +111,30 @@ def load_or_prepare(
     label: Path,
     save: bool = True,
 ) -> "torch.nn.Module":
-    """Fill `skeleton` from its prepared form in `folder` if one matches `source`, else from `source`.
+    """Fill `skeleton` from its prepared form in `folder` if one matches `source`, else make it.
 
-    Loading from the source writes the prepared form on the way (when `save`, `folder` is given
-    and the drive has room for it), so the next start reads the stored form directly.
+    Making it streams the source through the cast into shards on disk (RAM: one shard), then
+    loads those: the model's CPU-side weights are then views of the new files, not copies in RAM.
+    Without room on the drive (or `save` off, or no `folder`) the cast copies are loaded directly.
     """
     shards = find(folder, source, precision) if folder is not None else None
     if shards:
         return load_into(skeleton, shards, device, label=folder)
-    nbytes = sum(t.numel() * t.element_size() for t in skeleton.state_dict().values())
-    writer = None
     if save and folder is not None:
+        nbytes = sum(t.numel() * t.element_size() for t in skeleton.state_dict().values())
         if has_room(folder, nbytes):
             writer = ShardWriter(folder, source, precision)
-        else:
-            log.warning("not saving the %s form in %s: the drive has less than %.1f GB free", precision, folder,
-                        nbytes / 1024 ** 3 + 1)
-    hook: Callable | None = writer.add if writer else None
-    try:
-        model = load_into(skeleton, source, device, label=label, on_tensor=hook)
-    except BaseException:
-        if writer:
-            writer.abandon()
-        raise
-    if writer:
-        writer.finish(config)
-    return model
+            try:
+                for name, tensor in cast_tensors(skeleton, source, label):
+                    writer.add(name, tensor)
+                writer.finish(config)
+            except BaseException:
+                writer.abandon()
+                raise
+            return load_into(skeleton, find(folder, source, precision) or [], device, label=folder)
+        log.warning("not saving the %s form in %s: the drive has less than %.1f GB free", precision, folder,
+                    nbytes / 1024 ** 3 + 1)
+    return load_into(skeleton, source, device, label=label)
 
 
 class ShardWriter:

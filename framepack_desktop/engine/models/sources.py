@@ -112,7 +112,11 @@ def _file_source(path: Path, user: bool) -> Source:
 
 
 def _stored(files: tuple[Path, ...]) -> str:
-    """The storage precision of most of the weights, from the headers (bf16 when unreadable)."""
+    """The storage precision, from the headers (bf16 when unreadable).
+
+    Any float8 tensor makes it an fp8 export (its norms and embedders stay in 16 bit); otherwise
+    the dtype holding most parameters.
+    """
     counts: dict[str, int] = {}
     for path in files:
         try:
@@ -123,4 +127,6 @@ def _stored(files: tuple[Path, ...]) -> str:
             counts[dtype] = counts.get(dtype, 0) + n
     if not counts:
         return "bf16"
+    if counts.get("F8_E4M3"):
+        return "fp8"
     return PRECISION_OF_DTYPE.get(max(counts, key=counts.get), "bf16")

@@ -60,7 +60,7 @@ def verify_models(
     for shard in sorted(prepared.glob("*/*.safetensors")) if prepared.is_dir() else []:
         problems.extend(Problem(f"saved form {shard.parent.name}", shard, f"{d} (it is made again on the next load "
                                 "once deleted)") for d in _check_file(models_dir, shard, False))
-    return problems
+    return list(dict.fromkeys(problems))  # shared components are met once per variant
 
 
 def _component_files(models_dir: Path, name: str, variant: str) -> list[Path]:
