@@ -53,7 +53,8 @@ def test_events_drive_section_states_and_ready_span():
     assert s.state == DONE and s.preview is None
     assert (m.ready_start, m.ready_end, m.ready_count) == (84, 97, 13)
     assert m.is_ready(90) and not m.is_ready(83)
-    assert last in m.thumbnails and m.thumbnails[last].max() == 7
+    assert sorted(m.thumbnails) == list(range(84, 97)) and m.thumbnails[90].max() == 7   # every frame of 97
+    assert m.missing_thumbnails() == []
     m.apply(Finished("o.mp4", "o.json", 97, 3.0))
     assert (m.phase, m.video) == (FINISHED, "o.mp4")
 

@@ -80,3 +80,19 @@ def test_an_engine_crash_becomes_a_failed_event(qtbot):
     sink = run(qtbot, gen)
     last = sink.events[-1]
     assert isinstance(last, Failed) and "boom" in last.message and "RuntimeError" in last.detail
+
+
+def test_wait_returns_while_the_gui_thread_is_blocked(qtbot):
+    """Shutdown path: stop, then block in wait(); the thread must end without the GUI's help."""
+    def gen(job, cancel, session):
+        yield Status("working")
+        cancel.wait(5)
+        yield Cancelled(None, 0)
+
+    sink = Sink()
+    t = JobThread(JOB, None, gen)
+    t.event.connect(sink.on_event)
+    t.start()
+    qtbot.waitUntil(lambda: len(sink.events) == 1, timeout=5000)
+    t.stop()
+    assert t.wait(5000)

@@ -56,6 +56,7 @@ class GenerationController(QObject):
         self.queue = JobQueue(paths, self)
         self.history = History(paths, self)
         self.current: JobThread | None = None
+        self._ended: JobThread | None = None      # released at the next start, in this thread
         self._run_job = run_job
         self._session_factory = session_factory
         self._session: object | None = None
@@ -84,7 +85,8 @@ class GenerationController(QObject):
         self.frames.clear()
         self.model.begin(job, is_demo_job(job))
         self._last_outcome = None
-        self.current = JobThread(job, self._model_session(), self._run_job, self)
+        self._ended = None
+        self.current = JobThread(job, self._model_session(), self._run_job)
         self.current.event.connect(self._on_event)
         self.current.finished.connect(self._on_thread_finished)
         self.current.start()
@@ -119,7 +121,8 @@ class GenerationController(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        self.current = None
+        # Not dropped here, inside the JobThread's own signal: kept until the next start.
+        self._ended, self.current = self.current, None
         self.queue.finish_running()
         self.runningChanged.emit(False)
         if isinstance(self._last_outcome, Finished):

@@ -36,6 +36,7 @@ class HistoryPanel(QWidget):
         self.list = QListWidget()
         self.list.setIconSize(THUMB)
         self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemDoubleClicked.connect(self._view)
@@ -84,3 +85,4 @@ class HistoryPanel(QWidget):
         menu.addSeparator()
         menu.addAction("Remove from history", lambda: self.history.remove(e.video))
         menu.exec(self.list.viewport().mapToGlobal(pos))
+        menu.deleteLater()

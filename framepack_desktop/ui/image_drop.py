@@ -199,6 +199,7 @@ class ImageDropZone(QFrame):
         clear = menu.addAction("Remove", self.clear)
         clear.setEnabled(bool(self.path))
         menu.exec(e.globalPos())
+        menu.deleteLater()
 
     # ----- painting -----
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -29,6 +29,7 @@ from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_set
 from . import theme
 from .crash import CrashReporter, setup_logging
 from .desktop import Desktop
+from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
 from .history_panel import HistoryPanel
 from .image_drop import is_image_drop, local_files
@@ -39,7 +40,7 @@ from .queue_panel import QueuePanel
 from .settings_panel import MAX_SEED
 from .sidebar import Sidebar
 from .stage import Stage
-from .timeline_model import CANCELLED, DONE, IDLE, RUNNING, SAMPLING
+from .timeline_model import CANCELLED, DONE, IDLE, RUNNING, SAMPLING, thumbnail
 from .vram_meter import MemoryMeter
 from .worker import RunJob
 
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.controller = GenerationController(paths, run_job, session_factory, self)
         self.model = self.controller.model
         self.playback = Playback(self._ready_span, self)
+        self.gc_policy = GcPolicy(self._is_running, self)
         self._closing = False
         self._requeue: Job | None = None
         self._follow = True
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
         self.playback.playingChanged.connect(st.set_playing)
         c.eventApplied.connect(self._on_event)
         c.runningChanged.connect(self._running_changed)
+        c.runningChanged.connect(self.gc_policy.job_running)
         c.failed.connect(self.show_error)
         self.queue_panel.loadRequested.connect(self.apply_job)
         self.history_panel.openRequested.connect(self.desktop.open)
@@ -325,7 +328,13 @@ class MainWindow(QMainWindow):
         else:
             sb.progress_text.setText(m.status)
         sb.eta.setText(f"ETA {format_eta(m.eta_s)}" if m.phase == RUNNING else "")
-        self.status_text.setText(m.status)
+        if m.phase == RUNNING and m.job is not None:
+            waiting = len(self.controller.queue)
+            self.status_text.setText(f"Generating {Path(m.job.output).name}" +
+                                     (f" · {waiting} more in the queue" if waiting else ""))
+
+    def _is_running(self) -> bool:
+        return self.controller.running
 
     # ----- player and timeline -----
     def _ready_span(self) -> tuple[int, int]:
@@ -370,6 +379,18 @@ class MainWindow(QMainWindow):
             self.playback.set_length(self.model.num_frames)
             self.stage.show_position(self.playback.position, self.model.num_frames, self.model.fps)
             self.stage.player.update()
+        if not self.controller.running:
+            self._fill_thumbnails()
+
+    def _fill_thumbnails(self, per_tick: int = 4) -> None:
+        """A video reopened from history has no film strip yet: read a few frames per tick."""
+        missing = self.model.missing_thumbnails()[:per_tick]
+        for i in missing:
+            frame = self.controller.frames.get(i)
+            if frame is not None:
+                self.model.thumbnails[i] = thumbnail(frame)
+        if missing:
+            self.stage.timeline.update()
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         keys = {Qt.Key.Key_Space: self.playback.toggle, Qt.Key.Key_Left: self._back,
@@ -641,6 +662,7 @@ def run_gui(argv: list[str]) -> int:
     from ..engine.session import ModelSession
 
     window = MainWindow(paths, settings, run_job=run_job, session_factory=ModelSession)
+    window.gc_policy.install()
     reporter.crashed.connect(window.show_crash)
     app.styleHints().colorSchemeChanged.connect(window.follow_system_theme)
     window.show()

@@ -1,6 +1,7 @@
 """The queue list: what runs now and next; drag or use the arrows to reorder, duplicate, remove."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -22,7 +23,9 @@ def job_summary(job: Job) -> str:
 
 
 def first_prompt_line(job: Job) -> str:
-    line = next((ln.strip() for ln in job.prompt.splitlines() if ln.strip()), "(no prompt)")
+    """The first prompt line without its time tag, short enough for a list row."""
+    lines = (re.sub(r"^\s*\[[^\]]*\]\s*", "", ln).strip() for ln in job.prompt.splitlines())
+    line = next((ln for ln in lines if ln), "(no prompt)")
     return line if len(line) <= 70 else line[:67] + "…"
 
 
@@ -50,6 +53,7 @@ class QueuePanel(QWidget):
         self.list.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.model().rowsMoved.connect(self._adopt_drag_order)
         self.list.itemDoubleClicked.connect(self._load_item)
         self.empty = QLabel("No jobs waiting. Use “Add to queue” to line up more videos; "
@@ -57,8 +61,8 @@ class QueuePanel(QWidget):
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignTop)
 
-        self.up = self._tool("up", "Move up", lambda: self._move(-1))
-        self.down = self._tool("down", "Move down", lambda: self._move(+1))
+        self.up = self._tool("up", "Move up", self._move_up)
+        self.down = self._tool("down", "Move down", self._move_down)
         self.dup = self._tool("copy", "Duplicate", self._duplicate)
         self.remove = self._tool("trash", "Remove from the queue", self._remove)
         bar = QHBoxLayout()
@@ -79,7 +83,7 @@ class QueuePanel(QWidget):
         self.rebuild()
 
     def _tool(self, icon: str, tip: str, slot) -> QToolButton:
-        b = QToolButton()
+        b = QToolButton(objectName="Transport")
         b.setIcon(theme.icon(icon))
         b.setToolTip(tip)
         b.clicked.connect(slot)
@@ -114,6 +118,12 @@ class QueuePanel(QWidget):
         self.down.setEnabled(selected and row < n - 1)
         self.dup.setEnabled(selected)
         self.remove.setEnabled(selected)
+
+    def _move_up(self) -> None:
+        self._move(-1)
+
+    def _move_down(self) -> None:
+        self._move(+1)
 
     def _move(self, delta: int) -> None:
         item_id = self.selected_id()

@@ -23,8 +23,15 @@ PRECISION_LABELS = {p: ("Automatic" if p == "auto" else p) for p in PRECISIONS}
 MAX_SEED = 2 ** 31 - 1
 
 
+def _narrow(box: QComboBox) -> QComboBox:
+    """Combo boxes may shrink with a narrow sidebar (long labels are elided)."""
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(8)
+    return box
+
+
 def _combo(labels: dict[str, str]) -> QComboBox:
-    box = QComboBox()
+    box = _narrow(QComboBox())
     for value, label in labels.items():
         box.addItem(label, value)
     return box
@@ -43,6 +50,7 @@ def _dspin(lo: float, hi: float, step: float, decimals: int, suffix: str = "") -
     s.setDecimals(decimals)
     s.setSuffix(suffix)
     s.setAlignment(Qt.AlignmentFlag.AlignRight)
+    s.setMinimumWidth(64)
     return s
 
 
@@ -51,6 +59,7 @@ def _spin(lo: int, hi: int, suffix: str = "") -> QSpinBox:
     s.setRange(lo, hi)
     s.setSuffix(suffix)
     s.setAlignment(Qt.AlignmentFlag.AlignRight)
+    s.setMinimumWidth(64)
     return s
 
 
@@ -88,7 +97,8 @@ class SettingsPanel(QWidget):
                                 "the start image as an anchor (least drift). F1: generates forwards; more motion.")
         self.seconds = _dspin(0.5, 600, 0.5, 1, " s")
         self.length_hint = QLabel(objectName="Hint")
-        self.resolution = QComboBox()
+        self.length_hint.setWordWrap(True)
+        self.resolution = _narrow(QComboBox())
         for r in RESOLUTIONS:
             self.resolution.addItem(f"{r} class", r)
         self.steps = _spin(1, 200)

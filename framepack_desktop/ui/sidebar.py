@@ -53,7 +53,7 @@ class Sidebar(QWidget):
 
         form = QWidget()
         lay = QVBoxLayout(form)
-        lay.setContentsMargins(14, 14, 14, 14)
+        lay.setContentsMargins(12, 12, 12, 12)
         lay.setSpacing(8)
         lay.addWidget(heading("Images"))
         lay.addWidget(self.start)
@@ -74,7 +74,7 @@ class Sidebar(QWidget):
         actions = QWidget()
         actions.setObjectName("SidePanel")
         a = QVBoxLayout(actions)
-        a.setContentsMargins(14, 10, 14, 14)
+        a.setContentsMargins(12, 10, 12, 12)
         a.setSpacing(8)
         buttons = QHBoxLayout()
         buttons.setSpacing(8)

@@ -19,12 +19,8 @@ from PySide6.QtWidgets import QApplication
 
 
 def resources_dir() -> Path:
-    """`resources/` of a source checkout, or the copy packaged inside the package."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "resources", here.parent / "resources"):
-        if (candidate / "style" / "app.qss").is_file():
-            return candidate
-    raise FileNotFoundError(f"resources/ not found next to {here}")
+    """The package's resources/ folder (icons, style sheet); wheels carry it as package data."""
+    return Path(__file__).resolve().parent.parent / "resources"
 
 
 @dataclass(frozen=True)

@@ -189,34 +189,43 @@ class TimelineView(QWidget):
             p.setBrush(pal.color("accent"))
             p.drawRoundedRect(QRectF(x0, r.top(), x1 - x0, r.height()), 2.5, 2.5)
 
-    def _thumb(self, section: int) -> QImage | None:
-        arr = self.model.thumbnails.get(section)
+    def _thumb(self, frame: int) -> QImage | None:
+        arr = self.model.thumbnails.get(frame)
         if arr is None:
             return None
-        cached = self._thumbs.get(section)
+        cached = self._thumbs.get(frame)
         if cached is None or cached[0] is not arr:
             cached = (arr, to_qimage(arr))
-            self._thumbs[section] = cached
+            self._thumbs[frame] = cached
         return cached[1]
 
     def _paint_thumbs(self, p: QPainter, row: QRectF) -> None:
+        """A film strip: one picture per slot, each the frame under the slot's middle."""
         pal = theme.current()
+        m = self.model
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(pal.color("field"))
+        p.drawRoundedRect(row, 4, 4)
+        if not m.thumbnails:
+            return
+        aspect = m.width / m.height if m.height else 16 / 9
+        slot_w = max(8.0, row.height() * aspect)
+        stride = m.thumb_stride
+        p.save()
+        p.setClipRect(row)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        for s in self.model.sections:
-            x0, x1 = self.x_of(s.start_frame), self.x_of(s.end_frame)
-            cell = QRectF(x0 + 1.5, row.top(), max(2.0, x1 - x0 - 3), row.height())
-            p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(pal.color("field"))
-            p.drawRoundedRect(cell, 4, 4)
-            img = self._thumb(s.section)
-            if img is None:
-                continue
-            scale = cell.height() / img.height()
-            w = min(cell.width(), img.width() * scale)
-            target = QRectF(cell.center().x() - w / 2, cell.top(), w, cell.height())
-            src_w = w / scale
-            source = QRectF((img.width() - src_w) / 2, 0, src_w, img.height())
-            p.drawImage(target, img, source)
+        x = row.left()
+        while x < row.right():
+            frame = self.frame_at_x(x + slot_w / 2) // stride * stride
+            img = self._thumb(frame)
+            if img is not None:
+                p.drawImage(QRectF(x, row.top(), slot_w, row.height()), img, QRectF(img.rect()))
+            x += slot_w
+        p.restore()
+        p.setPen(QPen(pal.color("panel"), 2))
+        for s in m.sections[1:]:
+            sx = self.x_of(s.start_frame)
+            p.drawLine(QPointF(sx, row.top()), QPointF(sx, row.bottom()))
 
     def _paint_playhead(self, p: QPainter, rows: dict[str, QRectF]) -> None:
         pal = theme.current()

@@ -17,6 +17,7 @@ from ..engine.events import (
 from ..engine.job import Job
 
 THUMB_HEIGHT = 72
+MAX_THUMBS = 240            # film-strip pictures kept per video, whatever its length
 
 PLANNED, PENDING, SAMPLING, DONE, STOPPED, FAILED = "planned", "pending", "sampling", "done", "stopped", "failed"
 IDLE, RUNNING, FINISHED, CANCELLED = "idle", "running", "finished", "cancelled"
@@ -91,7 +92,7 @@ class TimelineModel:
         self.elapsed_s = 0.0
         self.error: Failed | None = None
         self.demo = False
-        self.thumbnails: dict[int, np.ndarray] = {}   # section -> small RGB image of its middle
+        self.thumbnails: dict[int, np.ndarray] = {}   # frame (a multiple of thumb_stride) -> small RGB
 
     def _changed(self) -> None:
         self.revision += 1
@@ -164,7 +165,7 @@ class TimelineModel:
         if e.preview is not None:
             s.preview = e.preview
         self.eta_s, self.elapsed_s = e.eta_s, e.elapsed_s
-        self.status = f"Sampling section {s.order + 1} of {len(self.sections)}"
+        self.status = f"Sampling section {s.section + 1} of {len(self.sections)}"
 
     def _on_SectionDecoded(self, e: SectionDecoded) -> None:
         s = self.sections[e.section]
@@ -174,10 +175,9 @@ class TimelineModel:
         self.frame_store = e.frame_store
         if not self.height:
             self.height, self.width = e.frames.shape[1:3]
-        for other in self.sections:
-            mid = (other.start_frame + other.end_frame) // 2 - e.start_frame
-            if 0 <= mid < len(e.frames):
-                self.thumbnails[other.section] = thumbnail(e.frames[mid])
+        stride = self.thumb_stride
+        for i in range(-(-e.start_frame // stride) * stride, e.start_frame + len(e.frames), stride):
+            self.thumbnails[i] = thumbnail(e.frames[i - e.start_frame])
 
     def _on_Finished(self, e: Finished) -> None:
         self.phase, self.video, self.eta_s = FINISHED, e.video, 0.0
@@ -199,6 +199,17 @@ class TimelineModel:
                 s.state, s.preview = state, None
 
     # ----- questions the views ask -----
+    @property
+    def thumb_stride(self) -> int:
+        """Every how many frames the film strip keeps a picture."""
+        return max(1, -(-self.num_frames // MAX_THUMBS))
+
+    def missing_thumbnails(self) -> list[int]:
+        """Film-strip frames that exist but have no picture yet (a video reopened from history)."""
+        stride = self.thumb_stride
+        first = -(-self.ready_start // stride) * stride
+        return [i for i in range(first, self.ready_end, stride) if i not in self.thumbnails]
+
     @property
     def ready_count(self) -> int:
         return self.ready_end - self.ready_start

@@ -14,7 +14,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from ..engine.events import Event, Failed
 from ..engine.job import Job
@@ -59,13 +59,15 @@ class JobThread(QObject):
     """One generation in its own QThread. Lives in the GUI thread; re-emits the worker's signals.
 
     `event` and `finished` are emitted in the GUI thread, so consumers may touch widgets.
+    Lifetime: Python owns this object, its QThread and its worker (no Qt parents, no
+    deleteLater). The owner drops its reference in the GUI thread after `finished`, and the
+    three are destroyed there, together, once the thread has ended.
     """
     event = Signal(object)
     finished = Signal()
 
-    def __init__(self, job: Job, session: object | None = None, run_job: RunJob | None = None,
-                 parent: QObject | None = None):
-        super().__init__(parent)
+    def __init__(self, job: Job, session: object | None = None, run_job: RunJob | None = None):
+        super().__init__()
         self.job = job
         self.cancel = threading.Event()
         self.thread = QThread()
@@ -74,7 +76,9 @@ class JobThread(QObject):
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         self.worker.event.connect(self._relay)
-        self.worker.done.connect(self._worker_done)
+        # quit() is thread-safe; called directly in the worker thread it ends the thread's event
+        # loop as soon as the run returns, even while the GUI thread is blocked in wait().
+        self.worker.done.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.thread.finished.connect(self._thread_finished)
         self._running = False
 
@@ -99,11 +103,6 @@ class JobThread(QObject):
         self.event.emit(event)
 
     @Slot()
-    def _worker_done(self) -> None:
-        self.thread.quit()
-
-    @Slot()
     def _thread_finished(self) -> None:
         self._running = False
-        self.worker.deleteLater()
         self.finished.emit()

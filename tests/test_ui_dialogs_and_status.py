@@ -1,0 +1,120 @@
+"""First-start models dialog, the memory meter, themes, display scaling, and run_gui itself."""
+import gc
+import sys
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+from framepack_desktop.engine.telemetry import GIB, Telemetry
+from framepack_desktop.settings import AppPaths, Settings, load_settings, save_settings
+from framepack_desktop.ui import theme
+from framepack_desktop.ui.main_window import MainWindow, run_gui
+from framepack_desktop.ui.models_dialog import DEMO_WARNING, ModelsDialog, find_downloader
+from framepack_desktop.ui.vram_meter import MemoryMeter
+
+
+def ok_button(d):
+    return d.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+
+def test_models_dialog_offers_demo_clearly_labelled(qtbot, tmp_path):
+    d = ModelsDialog(tmp_path / "models")
+    qtbot.addWidget(d)
+    assert "noise" in d.demo.text() and "noise" in DEMO_WARNING and "random weights" in DEMO_WARNING
+    assert d.download.isEnabled() == (find_downloader() is not None)
+    d.demo.setChecked(True)
+    ok_button(d).click()
+    assert d.choice == "demo" and d.result() == d.DialogCode.Accepted
+
+
+def test_models_dialog_checks_a_chosen_folder(qtbot, tmp_path, demo_models):
+    d = ModelsDialog(tmp_path / "models")
+    qtbot.addWidget(d)
+    d.existing.setChecked(True)
+    d.folder.setText(str(tmp_path))                      # an empty folder
+    assert "No FramePack models" in d.folder_status.text() and not ok_button(d).isEnabled()
+    d.folder.setText(str(demo_models))
+    assert d.folder_status.text() == "Models found." and ok_button(d).isEnabled()
+    ok_button(d).click()
+    assert d.choice == str(demo_models)
+
+
+class FixedSampler:
+    """Plain readings, as NVML would report them on a 24 GB card."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def sample(self):
+        return self.t
+
+
+def test_memory_meter_shows_gpu_and_app_share_or_says_cpu(qtbot):
+    gpu = Telemetry("NVIDIA RTX 4090", 5 * GIB, 24 * GIB, 4 * GIB, 3 * GIB, 12 * GIB, 32 * GIB, 2 * GIB, "nvml")
+    m = MemoryMeter(FixedSampler(gpu))
+    qtbot.addWidget(m)
+    assert m.timer.interval() == 1000 and m.timer.isActive()
+    assert m.device.text() == "NVIDIA RTX 4090" and m.vram.text() == "VRAM 5.0 / 24.0 GB (app 4.0)"
+    assert (round(m.vram_bar.used, 3), round(m.vram_bar.app, 3)) == (round(5 / 24, 3), round(4 / 24, 3))
+    assert m.ram.text() == "RAM 12.0 / 32.0 GB (app 2.0)"
+    m.sampler = FixedSampler(Telemetry("CPU", ram_used=GIB, ram_total=8 * GIB, app_rss=GIB))
+    m.tick()
+    assert m.device.text() == "CPU (no GPU)" and m.vram.isHidden()
+
+
+def test_themes_restyle_the_whole_application(qtbot):
+    app = QApplication.instance()
+    try:
+        assert theme.apply(app, "light") is theme.LIGHT
+        assert app.palette().color(QPalette.ColorRole.Window).name() == theme.LIGHT.bg
+        assert theme.LIGHT.accent in app.styleSheet() and theme.DARK.accent not in app.styleSheet()
+        theme.apply(app, "dark")
+        assert app.palette().color(QPalette.ColorRole.Window).name() == theme.DARK.bg
+        assert theme.resolve("system") in (theme.DARK, theme.LIGHT)
+    finally:
+        theme.apply(app, "dark")
+
+
+def test_window_fits_a_1080p_screen_at_200_percent(qtbot, tmp_path):
+    """At 200 % a 1920 x 1080 screen is 960 x 540 logical pixels; the window must fit in it."""
+    theme.apply(QApplication.instance(), "dark")
+    w = MainWindow(AppPaths.under(tmp_path), Settings(models_dir="demo"))
+    qtbot.addWidget(w)
+    w.side_panel_action.setChecked(True)
+    hint = w.minimumSizeHint()
+    assert hint.width() <= 960 and hint.height() <= 540, hint
+
+
+def test_run_gui_starts_logs_and_exits_cleanly(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("FRAMEPACK_DESKTOP_HOME", str(tmp_path))
+    paths = AppPaths.default().ensure()
+    save_settings(paths, Settings(models_dir="demo", theme="dark"))
+    seen = {}
+
+    def close_it():
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen["title"] = windows[0].windowTitle()
+        seen["hook"] = sys.excepthook
+        windows[0].close()
+
+    thresholds = gc.get_threshold()
+    QTimer.singleShot(300, close_it)
+    try:
+        assert run_gui(["framepack-desktop"]) == 0
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+    assert "demo" in seen["title"].lower()
+    assert getattr(seen["hook"], "__self__", None).__class__.__name__ == "CrashReporter"
+    assert sys.excepthook is not seen["hook"]                 # uninstalled on exit
+    assert "window shown" in paths.log_file.read_text()
+    assert load_settings(paths).ui_state["geometry"]          # geometry saved on close
+
+
+@pytest.fixture(autouse=True)
+def _restore_hooks():
+    hooks = sys.excepthook
+    yield
+    sys.excepthook = hooks
