@@ -123,12 +123,18 @@ def test_an_explicit_memory_mode_that_does_not_fit_falls_back_with_the_reason():
     assert offload.memory == "model_offload" and offload.transformer_precision is None
 
 
-def test_nf4_without_bitsandbytes_says_so_and_nf4_with_it_is_used():
-    place = plan(Wishes(precision="nf4", height=416, width=960), machine(8, 16), REAL, CUDA).placement
+def test_nf4_without_bitsandbytes_says_so_and_nf4_with_it_stays_on_the_gpu():
+    place = plan(Wishes(precision="nf4", height=416, width=960), machine(16, 16), REAL, CUDA).placement
     assert place.transformer_precision == "fp8"
     assert any("nf4 needs bitsandbytes, which is not installed" in r for r in place.reasons)
-    with_bnb = plan(Wishes(precision="nf4", height=416, width=960), machine(8, 16, bitsandbytes=True), REAL, CUDA)
-    assert with_bnb.placement.transformer_precision == "nf4" and with_bnb.placement.text_precision == "nf4"
+    with_bnb = plan(Wishes(precision="nf4", height=416, width=960), machine(16, 16, bitsandbytes=True), REAL, CUDA)
+    assert with_bnb.placement.transformer_precision == "nf4" and with_bnb.placement.memory == "gpu"
+    assert with_bnb.placement.text_precision == "nf4"
+    assert REAL.transformer_bytes("nf4") / 1e9 == pytest.approx(7.3, abs=0.1)
+    # quantized weights are never offloaded: on 8 GB nf4 does not fit resident, fp8 streams instead
+    small = plan(Wishes(precision="nf4", height=416, width=960), machine(8, 16, bitsandbytes=True), REAL, CUDA)
+    assert (small.placement.transformer_precision, small.placement.memory) == ("fp8", "group_offload")
+    assert "precision fp8: nf4 does not fit" in small.placement.reasons
 
 
 def test_only_an_fp8_checkpoint_on_disk_means_fp8():

@@ -70,7 +70,10 @@ class Sizes:
     def transformer_bytes(self, precision: str) -> int:
         if precision == "gguf":
             return self.transformer_file_bytes
-        return weight_bytes(precision, self.transformer, self.transformer_fp8_kept)
+        # int8/nf4 keep only the embedders, norm_out and proj_out (transformer.QUANT_SKIP), about
+        # the non-block part; fp8 also keeps every norm and modulation layer.
+        kept = self.transformer_nonblock if precision in ("int8", "nf4") else self.transformer_fp8_kept
+        return weight_bytes(precision, self.transformer, kept)
 
     def transformer_in_flight(self, precision: str) -> int:
         """VRAM of the transformer under group offloading: the non-block part and two blocks."""
@@ -81,7 +84,8 @@ class Sizes:
         return int(self.transformer_nonblock * 2 + 2 * self.transformer_block * ratio)
 
     def llama_bytes(self, precision: str) -> int:
-        return weight_bytes(precision, self.llama, self.llama_fp8_kept)
+        kept = self.llama_nonlayer if precision in ("int8", "nf4") else self.llama_fp8_kept
+        return weight_bytes(precision, self.llama, kept)
 
     def llama_in_flight(self, precision: str) -> int:
         ratio = self.llama_bytes(precision) / self.llama
@@ -92,16 +96,16 @@ class Sizes:
         return (self.clip + self.siglip + self.vae) * dtype_bytes
 
 
-def weight_bytes(precision: str, params: int, fp8_kept: int) -> int:
-    """Bytes of weights: plain dtypes; fp8 / int8 keep `fp8_kept` parameters in 16 bit; nf4 ~4.1 bits."""
+def weight_bytes(precision: str, params: int, kept: int) -> int:
+    """Bytes of weights: plain dtypes; fp8 / int8 / nf4 (~4.1 bits) keep `kept` parameters in 16 bit."""
     if precision == "fp32":
         return params * 4
     if precision in ("bf16", "fp16"):
         return params * 2
     if precision in ("fp8", "int8"):
-        return (params - fp8_kept) + fp8_kept * 2
+        return (params - kept) + kept * 2
     if precision == "nf4":
-        return int((params - fp8_kept) * 0.52) + fp8_kept * 2
+        return int((params - kept) * 0.52) + kept * 2
     raise ValueError(f"unknown precision {precision!r}")
 
 

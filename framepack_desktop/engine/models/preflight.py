@@ -177,8 +177,14 @@ def _plan_gpu(wishes: Wishes, machine: Machine, sizes: Sizes, base: Placement) -
 
 
 def _fit_gpu(precision: str, mode: str, machine: Machine, sizes: Sizes, budget: int, strict: bool):
-    """(offload settings, RAM to allocate, page cache wanted, notes) when `mode` fits, else why not."""
+    """(offload settings, RAM to allocate, page cache wanted, notes) when `mode` fits, else why not.
+
+    int8/nf4 weights stay on the GPU: bitsandbytes' quantized tensors do not move between devices
+    reliably, so neither offloading mode is offered for them.
+    """
     weights = sizes.transformer_bytes(precision)
+    if precision in ("int8", "nf4") and mode != "gpu":
+        return "quantized weights stay on the GPU"
     vae = sizes.vae * 2
     holdable = machine.holdable
     if mode == "gpu":

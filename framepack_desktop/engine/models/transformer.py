@@ -1,7 +1,7 @@
 """Loading the FramePack transformer in the precision the memory policy chose, from any of its forms.
 
-- bf16/fp16/fp32 from the diffusers folder: `from_pretrained` (safetensors mapped, placed on the
-  device shard by shard); from a single file: skeleton + `load_into`.
+- bf16/fp16/fp32 from the diffusers folder or a single file: skeleton + `load_into` (tensors read
+  from the mapped files one at a time; left on the CPU, they stay views of the files).
 - fp8: skeleton with layerwise casting + `load_into`, from an fp8 file as it is, or from bf16
   weights cast tensor by tensor while the saved fp8 form is written (`prepared.py`); later starts
   read that form.
@@ -68,8 +68,6 @@ def load(
         model = _quantized(source, variant, device, Precision(stored), prepared_root)
     elif stored == "fp8":
         model = _fp8(source, variant, config, device, compute_dtype, prepared_root)
-    elif source.kind == "folder":
-        model = _from_folder(source.path, device, compute_dtype)
     else:
         model = load_into(_skeleton(config, compute_dtype), list(source.files), device, label=source.path)
     keep_proj_out_float32(model)
@@ -96,20 +94,6 @@ def _fp8(source: Source, variant: str, config: dict, device, compute_dtype, prep
     return prepared.load_or_prepare(
         skeleton, list(source.files), device, folder, "fp8", saved, label=source.path, save=source.stored != "fp8"
     )
-
-
-def _from_folder(folder: Path, device, dtype):
-    from diffusers import HunyuanVideoFramepackTransformer3DModel
-    from safetensors import SafetensorError
-
-    from ..errors import ModelsMissing
-    from .loader import FIX_HINT
-
-    try:
-        model = HunyuanVideoFramepackTransformer3DModel.from_pretrained(folder, torch_dtype=dtype, device_map=str(device))
-    except (SafetensorError, OSError) as exc:
-        raise ModelsMissing(f"Could not load the transformer from {folder}: {exc}. {FIX_HINT}") from exc
-    return model.eval().requires_grad_(False)
 
 
 def _quantized(source: Source, variant: str, device, precision: Precision, prepared_root: Path | None):
