@@ -118,3 +118,43 @@ def _restore_hooks():
     hooks = sys.excepthook
     yield
     sys.excepthook = hooks
+
+
+def test_models_dialog_download_reports_progress_and_finishes(qtbot, tmp_path):
+    calls = []
+
+    def downloader(folder, variants, precision, progress, cancel):
+        """Stands in for the hub: the real downloader is tested against a local fake hub elsewhere."""
+        calls.append((folder, variants, precision))
+        progress(50, 100, "hunyuanvideo-community/HunyuanVideo/vae/config.json")
+        progress(100, 100, "done")
+        return folder
+
+    d = ModelsDialog(tmp_path / "models")
+    qtbot.addWidget(d)
+    d.downloader = downloader
+    d.download.setEnabled(True)
+    d.download.setChecked(True)
+    d.with_f1.setChecked(True)
+    d.fp8.setChecked(True)
+    with qtbot.waitSignal(d.accepted, timeout=5000):
+        ok_button(d).click()
+    assert calls == [(tmp_path / "models", ("original", "f1"), "fp8")]
+    assert d.choice == str(tmp_path / "models") and d.progress.value() == 1000
+
+
+def test_models_dialog_download_failure_is_shown_and_the_dialog_stays(qtbot, tmp_path):
+    from framepack_desktop.engine.models.errors import DownloadFailed
+
+    def offline(folder, variants, precision, progress, cancel):
+        raise DownloadFailed("Cannot reach huggingface.co: check the internet connection, then try again.")
+
+    d = ModelsDialog(tmp_path / "models")
+    qtbot.addWidget(d)
+    d.show()
+    d.downloader = offline
+    d.download.setEnabled(True)
+    d.download.setChecked(True)
+    ok_button(d).click()
+    qtbot.waitUntil(lambda: "Cannot reach" in d.download_status.text(), timeout=5000)
+    assert d.isVisible() and d.choice == "" and ok_button(d).isEnabled()

@@ -6,7 +6,15 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
 from framepack_desktop.ui.image_drop import ImageDropZone, crop_rect
-from framepack_desktop.ui.qimage import from_qimage, to_qimage
+from framepack_desktop.ui.qimage import to_qimage
+
+
+def from_qimage(image: QImage) -> np.ndarray:
+    """What was painted, as an H x W x 3 uint8 array, to compare with frames."""
+    img = image.convertToFormat(QImage.Format.Format_RGB888)
+    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * bpl).reshape(h, bpl)
+    return buf[:, : 3 * w].reshape(h, w, 3).copy()
 
 
 def file_mime(path):

@@ -1,17 +1,25 @@
 """Timeline and player widgets: clicks become seeks; the player shows frame, preview or a card."""
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QImage
 
 from framepack_desktop.engine.events import JobStarted, SectionDecoded, SectionPlan, StepProgress
 from framepack_desktop.engine.job import Job
 from framepack_desktop.ui.frame_cache import FrameCache
 from framepack_desktop.ui.player import PlayerView, preview_tile
-from framepack_desktop.ui.qimage import from_qimage
 from framepack_desktop.ui.timeline import TimelineView
 from framepack_desktop.ui.timeline_model import TimelineModel
 
 JOB = Job(image="a.png", prompt="p", output="o.mp4", seconds=2, window=3)   # 5 sections, 61 frames
 H, W = 48, 64
+
+
+def from_qimage(image: QImage) -> np.ndarray:
+    """What was painted, as an H x W x 3 uint8 array, to compare with frames."""
+    img = image.convertToFormat(QImage.Format.Format_RGB888)
+    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * bpl).reshape(h, bpl)
+    return buf[:, : 3 * w].reshape(h, w, 3).copy()
 
 
 def running_model():

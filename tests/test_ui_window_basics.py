@@ -184,3 +184,15 @@ def test_unhandled_exceptions_are_logged_and_shown(open_window, paths):
     assert "Traceback" in w.stage.banner.detail
     w.stage.banner.log_button.click()
     assert w.desktop.opened == [str(paths.log_dir)]
+
+
+def test_dragging_a_queued_job_in_the_list_reorders_the_queue(open_window, qtbot, tmp_path):
+    w = open_window()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    for text in ("one", "two", "three"):
+        w.sidebar.prompt.set_text(text)
+        w.enqueue()
+    model = w.queue_panel.list.model()
+    assert model.moveRow(model.index(0, 0).parent(), 2, model.index(0, 0).parent(), 0)   # what a drag does
+    qtbot.waitUntil(lambda: [j.prompt for j in w.controller.queue.jobs] == ["three", "one", "two"], timeout=2000)
+    assert [w.queue_panel.list.item(k).text().split("\n")[0] for k in range(3)] == ["three", "one", "two"]

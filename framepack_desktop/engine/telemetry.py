@@ -12,6 +12,7 @@ so torch, once at start). The CLI passes `import_torch=True`.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ def gib(n: int | None) -> str:
 def _torch(import_it: bool) -> ModuleType | None:
     if import_it and "torch" not in sys.modules:
         try:
-            import torch  # noqa: F401  (imported for its side effect in sys.modules)
+            return importlib.import_module("torch")
         except ImportError:
             return None
     return sys.modules.get("torch")

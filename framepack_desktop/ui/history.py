@@ -1,8 +1,6 @@
 """Finished videos, newest first, with a thumbnail each; saved between sessions."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QObject, Signal
 
 from ..settings import AppPaths, HistoryEntry, load_history, save_history
@@ -26,10 +24,6 @@ class History(QObject):
     def remove(self, video: str) -> None:
         self.entries = [e for e in self.entries if e.video != video]
         self._save()
-
-    def existing(self) -> list[HistoryEntry]:
-        """Entries whose video is still on disk (others are shown greyed, not dropped)."""
-        return [e for e in self.entries if Path(e.video).exists()]
 
     def _save(self) -> None:
         save_history(self.paths, self.entries)

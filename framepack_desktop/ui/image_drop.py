@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QMimeData, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
-    QContextMenuEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QMouseEvent, QPainter,
+    QColor, QContextMenuEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QMouseEvent, QPainter,
     QPaintEvent, QPen, QPixmap,
 )
 from PySide6.QtWidgets import QFileDialog, QFrame, QMenu, QSizePolicy, QWidget
@@ -23,6 +23,7 @@ from ..engine.errors import BadImage
 from ..engine.images import load_image, nearest_bucket
 from . import theme
 from .qimage import to_qimage
+from .theme import ON_STAGE_TEXT
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -253,7 +254,7 @@ class ImageDropZone(QFrame):
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(pal.color("stage", 210))
         p.drawRoundedRect(chip, 4, 4)
-        p.setPen(QPen(pal.color("text")))
+        p.setPen(QPen(QColor(ON_STAGE_TEXT)))
         p.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_empty(self, p: QPainter, r: QRectF) -> None:

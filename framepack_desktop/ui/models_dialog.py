@@ -15,20 +15,20 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import (
-    QButtonGroup, QDialog, QDialogButtonBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QLineEdit,
+    QButtonGroup, QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QLineEdit,
     QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
+from ..engine.errors import UserError
 from ..engine.models.layout import COMPONENT_NAMES, is_demo, missing_components
 
 DEMO_WARNING = ("Demo models are tiny random weights, made on this computer in a few seconds. "
                 "Videos made with them are noise: they are for trying the app, not for real videos.")
-DOWNLOAD_SIZE_TEXT = "about 40 GB (transformer 25.7 GB, text encoders 15 GB, VAE and image encoder 1.3 GB)"
+DOWNLOAD_SIZE_TEXT = "about 42 GB: transformer 25.7 GB, text encoders 15 GB, VAE and image encoder 1.3 GB"
 
 
 def find_downloader() -> Callable[..., object] | None:
-    """`download_models(models_dir, progress=callback(done_bytes, total_bytes, text), cancel=Event)`,
-    if the engine has it."""
+    """The engine's `download_models(models_dir, variants, precision, progress, cancel)`, if present."""
     try:
         module = importlib.import_module("framepack_desktop.engine.models.download")
     except ModuleNotFoundError:
@@ -57,15 +57,17 @@ class _Download(QObject):
     progress = Signal(float, float, str)
     done = Signal(str)               # "" on success, else the message
 
-    def __init__(self, downloader: Callable[..., object], folder: str, cancel: threading.Event):
+    def __init__(self, downloader: Callable[..., object], folder: str, variants: tuple[str, ...], precision: str,
+                 cancel: threading.Event):
         super().__init__()
         self.downloader, self.folder, self.cancel = downloader, folder, cancel
+        self.variants, self.precision = variants, precision
 
     @Slot()
     def run(self) -> None:
-        from ..engine.errors import UserError
         try:
-            self.downloader(Path(self.folder), progress=self._report, cancel=self.cancel)
+            self.downloader(Path(self.folder), self.variants, self.precision, progress=self._report,
+                            cancel=self.cancel)
         except UserError as e:
             self.done.emit(str(e))
             return
@@ -114,6 +116,12 @@ class ModelsDialog(QDialog):
         demo_note.setWordWrap(True)
         download_note = QLabel(download_text, objectName="Hint")
         download_note.setWordWrap(True)
+        self.with_f1 = QCheckBox("Also the F1 model (forward generation, +25.7 GB)")
+        self.fp8 = QCheckBox("Transformer in fp8 (half the size, slightly less detail)")
+        for box in (self.with_f1, self.fp8):
+            box.setEnabled(self.downloader is not None)
+        self.download_status = QLabel(objectName="Hint")
+        self.download_status.setWordWrap(True)
 
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
@@ -122,8 +130,9 @@ class ModelsDialog(QDialog):
         lay = QVBoxLayout(self)
         lay.setSpacing(10)
         lay.addWidget(intro)
-        lay.addWidget(_card(self.download, download_note))
-        lay.addWidget(_card(self.existing, QLabel("Models folder:", objectName="Hint"), folder_row, self.folder_status))
+        lay.addWidget(_card(self.download, download_note, self.with_f1, self.fp8, self.download_status))
+        lay.addWidget(_card(self.existing, QLabel("Models folder (also where downloads go):", objectName="Hint"),
+                            folder_row, self.folder_status))
         lay.addWidget(_card(self.demo, demo_note))
         lay.addWidget(self.progress)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -164,7 +173,9 @@ class ModelsDialog(QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self._thread = QThread()
-        self._job = _Download(self.downloader, self.folder.text().strip(), self._cancel)
+        variants = ("original", "f1") if self.with_f1.isChecked() else ("original",)
+        precision = "fp8" if self.fp8.isChecked() else "bf16"
+        self._job = _Download(self.downloader, self.folder.text().strip(), variants, precision, self._cancel)
         self._job.moveToThread(self._thread)
         self._thread.started.connect(self._job.run)
         self._job.progress.connect(self._on_progress)
@@ -186,7 +197,8 @@ class ModelsDialog(QDialog):
         self._thread.wait()
         self._thread = None
         if message:
-            self.folder_status.setText(message)
+            self.progress.setVisible(False)
+            self.download_status.setText(message)
             self._refresh()
             return
         self.choice = self.folder.text().strip()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QFont, QImage, QPainter, QPainterPath, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from . import theme
 from .frame_cache import FrameCache
+from .theme import ON_STAGE_DIM, ON_STAGE_TEXT, STAGE_CARD
 from .qimage import to_qimage
 from .timeline_model import DONE, FAILED, PLANNED, SAMPLING, STOPPED, TimelineModel
 
@@ -106,11 +107,10 @@ class PlayerView(QWidget):
         return image.width(), image.height()
 
     def _paint_card(self, p: QPainter, section) -> None:
-        pal = theme.current()
         w, h = (self.model.width, self.model.height) if self.model.height else (16, 9)
         target = self._target(w, h)
         p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(pal.color("panel"))
+        p.setBrush(QColor(STAGE_CARD))
         p.drawRoundedRect(target, 8, 8)
         title = {
             PLANNED: f"Section {section.section + 1} · not generated yet",
@@ -130,17 +130,16 @@ class PlayerView(QWidget):
                           "Then describe the motion and press Generate."])
 
     def _text_block(self, p: QPainter, rect: QRectF, title: str, lines: list[str]) -> None:
-        pal = theme.current()
         f = QFont(self.font())
         f.setPointSizeF(f.pointSizeF() * 1.5)
         f.setBold(True)
         p.setFont(f)
-        p.setPen(pal.color("text"))
+        p.setPen(QColor(ON_STAGE_TEXT))
         mid = rect.center().y()
         title_rect = QRectF(rect.x() + 24, mid - 48, rect.width() - 48, 36)
         p.drawText(title_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, title)
         p.setFont(self.font())
-        p.setPen(pal.color("text_dim"))
+        p.setPen(QColor(ON_STAGE_DIM))
         body = QRectF(rect.x() + 24, mid - 4, rect.width() - 48, rect.height() / 2 - 8)
         p.drawText(body, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
                    "\n".join(lines))

@@ -1,4 +1,4 @@
-"""numpy uint8 images <-> QImage, the one place where frames become pixels Qt can paint.
+"""numpy uint8 images -> QImage, the one place where frames become pixels Qt can paint.
 
 A QImage built on a numpy buffer does not own it; `to_qimage` returns an image that keeps its
 own copy, so callers may drop the array (the frame cache evicts arrays at any time).
@@ -16,12 +16,4 @@ def to_qimage(rgb: np.ndarray) -> QImage:
     rgb = np.ascontiguousarray(rgb)
     h, w, _ = rgb.shape
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
-
-
-def from_qimage(image: QImage) -> np.ndarray:
-    """A QImage (any format) as an H x W x 3 uint8 RGB array (pasted images, tests)."""
-    img = image.convertToFormat(QImage.Format.Format_RGB888)
-    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
-    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * bpl).reshape(h, bpl)
-    return buf[:, : 3 * w].reshape(h, w, 3).copy()
 

@@ -33,10 +33,8 @@ class Stage(QWidget):
         self.loop = self._transport("loop", "Loop")
         self.loop.setCheckable(True)
         self.loop.setChecked(True)
-        self.time = QLabel(objectName="TimeLabel")
-        self.time.setMinimumWidth(self.fontMetrics().horizontalAdvance("00:00.00 / 00:00.00") + 8)
+        self.time = QLabel("0:00.00 / 0:00.00", objectName="TimeLabel")
         self.frame_label = QLabel(objectName="Hint")
-        self.frame_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("0000 / 0000"))
         self.export = self._transport("export", "Export the frame at the playhead as PNG (Ctrl+E)")
 
         self.result = QFrame(objectName="ResultBar")

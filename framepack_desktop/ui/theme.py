@@ -70,6 +70,10 @@ LIGHT = Palette(
 )
 
 _current = DARK
+# The player's stage is dark in both themes (video is judged against black), so its own colours:
+ON_STAGE_TEXT = "#eef0f3"
+ON_STAGE_DIM = "#9aa1ab"
+STAGE_CARD = "#1f2127"
 
 
 def current() -> Palette:

@@ -226,7 +226,3 @@ class TimelineModel:
     @property
     def sampling_section(self) -> SectionView | None:
         return next((s for s in self.sections if s.state == SAMPLING), None)
-
-    @property
-    def duration_s(self) -> float:
-        return self.num_frames / self.fps if self.fps else 0.0
