@@ -3,9 +3,11 @@
 These tests drive the real QThread machinery with small event generators (plain data), not the
 model; the full generation through the window is in test_ui_main_window.py.
 """
+import gc
 import threading
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QObject, QThread, Slot
 
 from framepack_desktop.engine.events import Cancelled, Failed, Finished, Status, StepProgress
@@ -13,6 +15,13 @@ from framepack_desktop.engine.job import Job
 from framepack_desktop.ui.worker import JobThread
 
 JOB = Job(image="a.png", prompt="p", output="o.mp4")
+
+
+@pytest.fixture(autouse=True)
+def collect_in_the_gui_thread():
+    """Dead Qt wrappers of earlier tests are collected here, not by a collection in a worker thread
+    (see ui/gc_policy.py)."""
+    gc.collect()
 
 
 class Sink(QObject):

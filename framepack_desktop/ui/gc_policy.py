@@ -1,15 +1,17 @@
-"""Keeps Python's garbage-collection pauses out of the window.
+"""Garbage collection on the GUI's terms: short, in the GUI thread, and never while it matters.
 
-A full cyclic collection walks every tracked object: with torch, transformers and diffusers
+Why: a full cyclic collection walks every tracked object. With torch, transformers and diffusers
 loaded that is a few hundred thousand objects and 200-400 ms with the GIL held, so the window
-would freeze whichever thread triggers it. The policy:
+freezes whichever thread triggers it; and when a collection in the engine thread finds dead Qt
+wrappers, PySide defers their deletion to the GUI thread, a hand-over that has crashed the
+process (shiboken's runDeletionInMainThread) when both threads collect at once. So:
 
 - at start-up, after the engine's imports, collect once and freeze the survivors (gc.freeze):
-  collections then skip the libraries' objects, which live as long as the process anyway;
-- never start a full (generation 2) collection automatically; the young generations, which
-  stay cheap, are still collected as usual;
-- do the full collection when the app is idle (no job running, a few seconds after the last one
-  ended): unfreeze, collect, freeze again, so nothing that became garbage is kept for good.
+  later collections skip the libraries' objects, which live as long as the process anyway;
+- automatic collection is off, so no collection starts in the engine thread by itself;
+- the GUI thread collects the young generations every second (a few milliseconds), and does a
+  full collection when the app is idle, a few seconds after a job ended. Nothing loaded by a job
+  is ever frozen: a model dropped between jobs must stay collectable.
 """
 from __future__ import annotations
 
@@ -21,42 +23,55 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Slot
 
 log = logging.getLogger(__name__)
-NEVER = 2 ** 31 - 1          # gen-2 threshold: "never collect generation 2 by itself"
+YOUNG_INTERVAL_MS = 1000
 IDLE_DELAY_MS = 3000
-
-
-def settle() -> float:
-    """Collect everything, then freeze what survived; returns the seconds it took."""
-    t = time.perf_counter()
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-    return time.perf_counter() - t
 
 
 class GcPolicy(QObject):
     def __init__(self, busy: Callable[[], bool], parent: QObject | None = None):
         super().__init__(parent)
         self._busy = busy
+        self.installed = False
+        self._young = QTimer(self)
+        self._young.setInterval(YOUNG_INTERVAL_MS)
+        self._young.timeout.connect(self._collect_young)
         self._idle = QTimer(self)
         self._idle.setSingleShot(True)
         self._idle.setInterval(IDLE_DELAY_MS)
         self._idle.timeout.connect(self._collect_if_idle)
 
     def install(self) -> None:
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, NEVER)
-        log.info("start-up garbage collection and freeze took %.0f ms", 1000 * settle())
+        t = time.perf_counter()
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        self._young.start()
+        self.installed = True
+        log.info("start-up collection and freeze took %.0f ms", 1000 * (time.perf_counter() - t))
+
+    def uninstall(self) -> None:
+        """Back to Python's defaults (the window closing, or a test ending)."""
+        self._young.stop()
+        self._idle.stop()
+        gc.unfreeze()
+        gc.enable()
+        self.installed = False
 
     @Slot(bool)
     def job_running(self, running: bool) -> None:
-        """Connect to the controller's runningChanged: a job's end schedules the idle collection."""
+        """Connected to the controller's runningChanged: a job's end schedules the full collection."""
         if running:
             self._idle.stop()
-        else:
+        elif self.installed:
             self._idle.start()
+
+    @Slot()
+    def _collect_young(self) -> None:
+        gc.collect(1)
 
     @Slot()
     def _collect_if_idle(self) -> None:
         if not self._busy():
-            log.info("idle garbage collection took %.0f ms", 1000 * settle())
+            t = time.perf_counter()
+            gc.collect()
+            log.info("idle collection took %.0f ms", 1000 * (time.perf_counter() - t))

@@ -40,7 +40,7 @@ from .queue_panel import QueuePanel
 from .settings_panel import MAX_SEED
 from .sidebar import Sidebar
 from .stage import Stage
-from .timeline_model import CANCELLED, DONE, IDLE, RUNNING, SAMPLING, thumbnail
+from .timeline_model import CANCELLED, DONE, IDLE, RUNNING, SAMPLING
 from .vram_meter import MemoryMeter
 from .worker import RunJob
 
@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
         for i in missing:
             frame = self.controller.frames.get(i)
             if frame is not None:
-                self.model.thumbnails[i] = thumbnail(frame)
+                self.model.add_thumbnail(i, frame)
         if missing:
             self.stage.timeline.update()
 
@@ -670,6 +670,7 @@ def run_gui(argv: list[str]) -> int:
         QTimer.singleShot(0, window.ask_for_models)
     log.info("window shown")
     code = app.exec()
+    window.gc_policy.uninstall()
     reporter.uninstall()
     return code
 

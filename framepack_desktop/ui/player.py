@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPaintEvent
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from . import theme
@@ -38,7 +38,7 @@ class PlayerView(QWidget):
         self.position = 0
         self.shown = "empty"              # what the last paint showed: frame/preview/pending/empty
         self._array: np.ndarray | None = None
-        self._image: QImage | None = None
+        self._scaled: QPixmap | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 200)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -65,7 +65,7 @@ class PlayerView(QWidget):
         frame = self.current_frame()
         section = self.model.section_at(self.position)
         if frame is not None:
-            self._paint_image(p, self._qimage(frame), smooth=True)
+            self._paint_frame(p, frame)
             self.shown = "frame"
         elif section is not None and section.state == SAMPLING and section.preview is not None:
             aspect = self.model.width / self.model.height if self.model.height else 0.0
@@ -83,10 +83,17 @@ class PlayerView(QWidget):
             self._chip(p, DEMO_TEXT)
         p.end()
 
-    def _qimage(self, frame: np.ndarray) -> QImage:
-        if frame is not self._array:
-            self._array, self._image = frame, to_qimage(frame)
-        return self._image
+    def _paint_frame(self, p: QPainter, frame: np.ndarray) -> None:
+        """The frame, scaled smoothly once per frame and size; repaints blit the cached pixmap."""
+        target = self._target(frame.shape[1], frame.shape[0]).toAlignedRect()
+        dpr = self.devicePixelRatioF()
+        device_size = target.size() * dpr
+        if frame is not self._array or self._scaled is None or self._scaled.size() != device_size:
+            image = to_qimage(frame).scaled(device_size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                            Qt.TransformationMode.SmoothTransformation)
+            self._array, self._scaled = frame, QPixmap.fromImage(image)
+            self._scaled.setDevicePixelRatio(dpr)
+        p.drawPixmap(target.topLeft(), self._scaled)
 
     def _target(self, w: int, h: int) -> QRectF:
         margin = 12

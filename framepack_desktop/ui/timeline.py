@@ -6,8 +6,8 @@ drag anywhere to move the playhead (`seekRequested`), also while the engine is g
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, Signal
+from PySide6.QtGui import QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from . import theme
@@ -26,7 +26,8 @@ class TimelineView(QWidget):
         self.model = model
         self.position = 0
         self._painted_revision = -1
-        self._thumbs: dict[int, tuple[object, QImage]] = {}
+        self._strip: QPixmap | None = None
+        self._strip_key: tuple | None = None
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -189,43 +190,49 @@ class TimelineView(QWidget):
             p.setBrush(pal.color("accent"))
             p.drawRoundedRect(QRectF(x0, r.top(), x1 - x0, r.height()), 2.5, 2.5)
 
-    def _thumb(self, frame: int) -> QImage | None:
-        arr = self.model.thumbnails.get(frame)
-        if arr is None:
-            return None
-        cached = self._thumbs.get(frame)
-        if cached is None or cached[0] is not arr:
-            cached = (arr, to_qimage(arr))
-            self._thumbs[frame] = cached
-        return cached[1]
-
     def _paint_thumbs(self, p: QPainter, row: QRectF) -> None:
-        """A film strip: one picture per slot, each the frame under the slot's middle."""
+        """The film strip, drawn into a cached pixmap that is redone only when pictures change."""
+        m = self.model
+        dpr = self.devicePixelRatioF()
+        key = (id(m), m.thumbs_revision, m.num_frames, m.width, m.height, len(m.sections), row.width(),
+               row.height(), dpr, theme.current().name)
+        if key != self._strip_key:
+            self._strip = self._render_strip(row.size(), dpr)
+            self._strip_key = key
+        p.drawPixmap(row.topLeft(), self._strip)
+
+    def _render_strip(self, size: QSizeF, dpr: float) -> QPixmap:
+        """One picture per slot, each the frame under the slot's middle; section borders on top."""
         pal = theme.current()
         m = self.model
+        pix = QPixmap((size * dpr).toSize())
+        pix.setDevicePixelRatio(dpr)
+        pix.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pix)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        row = QRectF(QPointF(0, 0), size)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(pal.color("field"))
         p.drawRoundedRect(row, 4, 4)
-        if not m.thumbnails:
-            return
-        aspect = m.width / m.height if m.height else 16 / 9
-        slot_w = max(8.0, row.height() * aspect)
-        stride = m.thumb_stride
-        p.save()
-        p.setClipRect(row)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        x = row.left()
-        while x < row.right():
-            frame = self.frame_at_x(x + slot_w / 2) // stride * stride
-            img = self._thumb(frame)
-            if img is not None:
-                p.drawImage(QRectF(x, row.top(), slot_w, row.height()), img, QRectF(img.rect()))
-            x += slot_w
-        p.restore()
-        p.setPen(QPen(pal.color("panel"), 2))
-        for s in m.sections[1:]:
-            sx = self.x_of(s.start_frame)
-            p.drawLine(QPointF(sx, row.top()), QPointF(sx, row.bottom()))
+        if m.thumbnails:
+            aspect = m.width / m.height if m.height else 16 / 9
+            slot_w = max(8.0, row.height() * aspect)
+            stride = m.thumb_stride
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            x = 0.0
+            while x < row.right():
+                arr = m.thumbnails.get(self.frame_at_x(self._x0() + x + slot_w / 2) // stride * stride)
+                if arr is not None:
+                    img = to_qimage(arr)
+                    p.drawImage(QRectF(x, 0, min(slot_w, row.right() - x), row.height()), img,
+                                QRectF(0, 0, img.width() * min(1.0, (row.right() - x) / slot_w), img.height()))
+                x += slot_w
+            p.setPen(QPen(pal.color("panel"), 2))
+            for s in m.sections[1:]:
+                sx = self.x_of(s.start_frame) - self._x0()
+                p.drawLine(QPointF(sx, 0), QPointF(sx, row.bottom()))
+        p.end()
+        return pix
 
     def _paint_playhead(self, p: QPainter, rows: dict[str, QRectF]) -> None:
         pal = theme.current()

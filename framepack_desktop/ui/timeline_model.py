@@ -74,6 +74,7 @@ class TimelineModel:
 
     def __init__(self) -> None:
         self.revision = 0
+        self.thumbs_revision = 0     # grows whenever the film strip's pictures change
         self._reset()
 
     def _reset(self) -> None:
@@ -93,6 +94,7 @@ class TimelineModel:
         self.error: Failed | None = None
         self.demo = False
         self.thumbnails: dict[int, np.ndarray] = {}   # frame (a multiple of thumb_stride) -> small RGB
+        self.thumbs_revision += 1
 
     def _changed(self) -> None:
         self.revision += 1
@@ -177,7 +179,7 @@ class TimelineModel:
             self.height, self.width = e.frames.shape[1:3]
         stride = self.thumb_stride
         for i in range(-(-e.start_frame // stride) * stride, e.start_frame + len(e.frames), stride):
-            self.thumbnails[i] = thumbnail(e.frames[i - e.start_frame])
+            self.add_thumbnail(i, e.frames[i - e.start_frame])
 
     def _on_Finished(self, e: Finished) -> None:
         self.phase, self.video, self.eta_s = FINISHED, e.video, 0.0
@@ -203,6 +205,10 @@ class TimelineModel:
     def thumb_stride(self) -> int:
         """Every how many frames the film strip keeps a picture."""
         return max(1, -(-self.num_frames // MAX_THUMBS))
+
+    def add_thumbnail(self, frame: int, rgb: np.ndarray) -> None:
+        self.thumbnails[frame] = thumbnail(rgb)
+        self.thumbs_revision += 1
 
     def missing_thumbnails(self) -> list[int]:
         """Film-strip frames that exist but have no picture yet (a video reopened from history)."""
