@@ -36,9 +36,9 @@ ACTIVATION_WIDTHS = 20
 CUDA_OVERHEAD = int(0.8 * GIB)
 # Live full-resolution feature maps during a VAE decode, of twice the first block's width (the
 # last up-sampling convolution runs at full resolution with that many channels). Calibrated on the
-# CPU with the demo VAE (19 latents at 416x960: measured peak 3.7 GB one pass, 1.25 GB by frames;
-# this gives 4.1 and 1.2); not yet on a GPU with the real VAE.
-VAE_LIVE_MAPS = 4
+# CPU with the demo VAE (19 latents at 416x960: measured peak 3.7-4.3 GB in one pass, 1.25-1.4 GB by
+# frames over two runs; this gives 4.5 and 1.3); not yet on a GPU with the real VAE.
+VAE_LIVE_MAPS = 4.5
 VAE_TILE = 256
 VAE_TILE_FRAMES = 17
 TEXT_TOKENS = 512
@@ -215,7 +215,7 @@ def vae_decode_bytes(
     h, w = (min(height, VAE_TILE), min(width, VAE_TILE)) if tiled else (height, width)
     live = frames * h * w * 2 * sizes.vae_channels * dtype_bytes * VAE_LIVE_MAPS
     output = decode_frames(window) * height * width * 3 * 4
-    return live + output
+    return int(live + output)
 
 
 def _shapes(files: list[Path]) -> dict[str, tuple[int, ...]]:

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 MANIFEST = "prepared.json"
-SHARD_BYTES = 2 * 1024 ** 3
+SHARD_BYTES = 1024 ** 3
 WEIGHTS = "model"
 
 
