@@ -313,3 +313,12 @@ def test_engine_errors_are_shown_in_words(open_window, qtbot, make_image, tmp_pa
     qtbot.waitUntil(lambda: not w.controller.running, timeout=RUN_TIMEOUT_MS)
     assert w.stage.banner.isVisibleTo(w)
     assert "gone.png" in w.stage.banner.message and "does not exist" in w.stage.banner.message
+
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    w.settings.models_dir = str(empty)                       # a models folder without the models
+    fill_form(w, make_image(tmp_path / "here.png", (320, 320)))
+    w.generate()
+    qtbot.waitUntil(lambda: not w.controller.running, timeout=RUN_TIMEOUT_MS)
+    assert "no-models" in w.stage.banner.message and "models" in w.stage.banner.message.lower()
+    assert w.model.phase == "idle" and w.sidebar.generate.isVisible()

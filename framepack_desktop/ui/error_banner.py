@@ -57,4 +57,5 @@ class ErrorBanner(QFrame):
     def _show_details(self) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "Error details", self.message, parent=self)
         box.setDetailedText(self.detail)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()

@@ -550,7 +550,9 @@ class MainWindow(QMainWindow):
 
     def ask_for_models(self) -> None:
         dialog = ModelsDialog(self.paths.models_dir, self.settings.models_dir, self)
-        if dialog.exec() and dialog.choice:
+        accepted = dialog.exec()
+        dialog.deleteLater()
+        if accepted and dialog.choice:
             self.settings.models_dir = dialog.choice
             save_settings(self.paths, self.settings)
             self._update_models_label()
