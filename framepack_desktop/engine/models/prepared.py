@@ -71,10 +71,6 @@ def find(folder: Path, source: list[Path], precision: str) -> list[Path] | None:
     return shards
 
 
-def read_manifest(folder: Path) -> dict:
-    return json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
-
-
 def staging_for(folder: Path) -> Path:
     """An empty temporary folder beside `folder`, to be sealed into place."""
     staging = Path(folder).with_name(f".{Path(folder).name}.partial-{os.getpid()}")

@@ -32,26 +32,13 @@ LLAMA_FP8_SKIP = ("embed_tokens", "norm")
 
 @dataclass(frozen=True)
 class Precision:
-    """How one component's weights are stored (`name`) and in which dtype it computes."""
+    """How one component's weights are stored: a plain dtype name, "fp8", "int8" or "nf4"."""
 
     name: str
-    compute: str = "bf16"
-
-    @property
-    def fp8(self) -> bool:
-        return self.name == "fp8"
 
     @property
     def quantized(self) -> bool:
         return self.name in QUANTIZED
-
-    def compute_dtype(self) -> "torch.dtype":
-        return dtype_of(self.compute)
-
-    def storage_dtype(self) -> "torch.dtype":
-        import torch
-
-        return torch.float8_e4m3fn if self.fp8 else dtype_of(self.name if self.name in PLAIN else self.compute)
 
 
 def dtype_of(name: str) -> "torch.dtype":
@@ -109,12 +96,6 @@ def fp8_skeleton(model: "torch.nn.Module", compute_dtype: "torch.dtype", extra_s
     patterns += tuple(getattr(model, "_keep_in_fp32_modules", None) or ())
     torch.nn.Module.to(model, compute_dtype)  # diffusers' own .to() warns about fp32 modules it has none of
     apply_layerwise_casting(model, torch.float8_e4m3fn, compute_dtype, tuple(dict.fromkeys(patterns)))
-
-
-def is_fp8(model: "torch.nn.Module") -> bool:
-    import torch
-
-    return any(p.dtype == torch.float8_e4m3fn for p in model.parameters())
 
 
 def bnb_config(precision: Precision, library: str, skip: tuple[str, ...]):

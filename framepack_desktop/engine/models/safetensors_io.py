@@ -51,25 +51,11 @@ class Header:
     data_start: int
     file_size: int
 
-    @property
-    def data_bytes(self) -> int:
-        return sum(t.end - t.begin for t in self.tensors.values())
-
-    @property
-    def numel(self) -> int:
-        return sum(t.numel for t in self.tensors.values())
-
     def numel_by_dtype(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for t in self.tensors.values():
             counts[t.dtype] = counts.get(t.dtype, 0) + t.numel
         return counts
-
-    @property
-    def main_dtype(self) -> str | None:
-        """The dtype holding most parameters (an fp8 export keeps its norms in bf16)."""
-        counts = self.numel_by_dtype()
-        return max(counts, key=counts.get) if counts else None
 
 
 def read_header(path: Path) -> Header:
