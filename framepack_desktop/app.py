@@ -6,7 +6,7 @@
     framepack-desktop extend VIDEO.mp4 --seconds N --out OUT.mp4
                                            add N seconds to a finished video (F1)
     framepack-desktop takes JOB_DIR        list every sampled version of each section
-    framepack-desktop models demo [DIR]    build the tiny random-weight test models
+    framepack-desktop models list|download|verify|demo   see, fetch and check models
 
 Heavy imports (torch, Qt) happen inside the subcommands, so `--help` is instant.
 """
@@ -74,10 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("takes", help="list every sampled version (take) of each section of a job")
     t.add_argument("job_dir", help="the job's folder (<video>.job beside the output)")
 
-    m = sub.add_parser("models", help="manage models")
-    msub = m.add_subparsers(dest="models_command", required=True)
-    d = msub.add_parser("demo", help="build the tiny random-weight demo models (they make noise; for testing)")
-    d.add_argument("dir", nargs="?", help="where (default: the app's demo models folder)")
+    from .cli_models import add_models_commands
+
+    add_models_commands(sub)
     return p
 
 
@@ -99,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "takes":
             return _takes(Path(args.job_dir))
         if args.command == "models":
-            return _models(args)
+            from .cli_models import run_models_command
+
+            return run_models_command(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED
@@ -198,15 +199,3 @@ def _run(job) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     return code
-
-
-def _models(args) -> int:
-    from .engine.models.demo import build_demo_models
-    from .engine.models.loader import demo_models_dir
-
-    if args.models_command == "demo":
-        target = Path(args.dir) if args.dir else demo_models_dir()
-        path = build_demo_models(target)
-        print(f"demo models (random weights: their videos are noise) in {path}")
-        return EXIT_OK
-    return EXIT_FAILED

@@ -205,7 +205,22 @@ class ModelSession:
         free_memory()
 
 
+_collect: Callable[[], Any] = gc.collect
+
+
+def set_collector(collect: Callable[[], Any] | None) -> None:
+    """Who runs the cyclic garbage collection that frees dropped models (None: `gc.collect` here).
+
+    A model dropped between phases (the text encoders after encoding, a transformer replaced by
+    another) often sits in reference cycles through its hooks, so only a collection frees its
+    memory. The window runs the engine in a worker thread, and a collection there that meets dead
+    Qt objects crashes PySide; so the window installs a collector that runs in the GUI thread.
+    """
+    global _collect
+    _collect = collect or gc.collect
+
+
 def free_memory() -> None:
-    gc.collect()
+    _collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
