@@ -8,6 +8,7 @@ banner instead of a modal box. `run_gui` is the GUI entry point called by app.py
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import time
@@ -319,8 +320,7 @@ class MainWindow(QMainWindow):
         steps = m.job.steps if m.job else 1
         total = steps * len(m.sections)
         done = sum(steps if s.state == DONE else s.step for s in m.sections)
-        sb.progress.setValue(int(1000 * done / total) if total else 0)
-        sb.progress.setVisible(m.phase != IDLE)
+        sb.progress.setValue(int(1000 * done / total) if m.phase != IDLE and total else 0)
         current = m.sampling_section
         if current is not None and current.state == SAMPLING:
             sb.progress_text.setText(f"Sampling section {current.section + 1} of {len(m.sections)} · "
@@ -659,6 +659,9 @@ def run_gui(argv: list[str]) -> int:
     reporter.install()
     settings = load_settings(paths)
     theme.apply(app, settings.theme)
+    # OpenMP threads that spin while idle take the CPU from the GUI thread (measured: longer
+    # stalls on small machines); they must sleep. Only effective before torch is first imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     # Import the engine (and torch) now, before the window shows, not in the middle of a click.
     from ..engine.runner import run_job
     from ..engine.session import ModelSession

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPaintEvent, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPaintEvent, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from . import theme
@@ -39,6 +39,8 @@ class PlayerView(QWidget):
         self.shown = "empty"              # what the last paint showed: frame/preview/pending/empty
         self._array: np.ndarray | None = None
         self._scaled: QPixmap | None = None
+        self._chip_pixmap: QPixmap | None = None
+        self._chip_key: tuple | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 200)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -163,20 +165,34 @@ class PlayerView(QWidget):
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
 
     def _chip(self, p: QPainter, text: str) -> None:
+        """The demo warning, rendered once into a pixmap: it is on screen in every paint."""
+        dpr = self.devicePixelRatioF()
+        key = (text, dpr, theme.current().name, self.font().toString())
+        if key != self._chip_key:
+            self._chip_pixmap, self._chip_key = self._render_chip(text, dpr), key
+        p.drawPixmap(20, 20, self._chip_pixmap)
+
+    def _render_chip(self, text: str, dpr: float) -> QPixmap:
         pal = theme.current()
         f = QFont(self.font())
         f.setBold(True)
-        p.setFont(f)
-        fm = p.fontMetrics()
+        fm = QFontMetricsF(f)
         w, h = fm.horizontalAdvance(text) + 24, fm.height() + 10
-        r = QRectF(20, 20, w, h)
+        pix = QPixmap(int((w + 2) * dpr), int((h + 2) * dpr))
+        pix.setDevicePixelRatio(dpr)
+        pix.fill(Qt.GlobalColor.transparent)
+        q = QPainter(pix)
+        q.setRenderHint(QPainter.RenderHint.Antialiasing)
+        q.setFont(f)
+        r = QRectF(1, 1, w, h)
         path = QPainterPath()
         path.addRoundedRect(r, h / 2, h / 2)
-        p.fillPath(path, pal.color("warn_bg", 230))
-        p.setPen(pal.color("warn"))
-        p.drawPath(path)
-        p.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
-        p.setFont(self.font())
+        q.fillPath(path, pal.color("warn_bg", 230))
+        q.setPen(pal.color("warn"))
+        q.drawPath(path)
+        q.drawText(r, Qt.AlignmentFlag.AlignCenter, text)
+        q.end()
+        return pix
 
 
 def ordinal(n: int) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+    QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
+    QVBoxLayout, QWidget,
 )
 
 from . import theme
@@ -38,7 +39,10 @@ class Sidebar(QWidget):
         self.stop = QPushButton("Stop", objectName="Danger")
         self.stop.setIcon(theme.icon("stop", "#ffffff"))
         self.stop.setToolTip("Stop after the current step; the frames made so far are saved as a video")
-        self.stop.hide()
+        # Generate and Stop share one place: switching pages repaints the button, not the column.
+        self.go_or_stop = QStackedWidget()
+        self.go_or_stop.addWidget(self.generate)
+        self.go_or_stop.addWidget(self.stop)
         self.enqueue = QPushButton("Add to queue")
         self.enqueue.setIcon(theme.icon("plus"))
         self.enqueue.setToolTip("Run this video after the ones already queued (Ctrl+Shift+Enter)")
@@ -47,9 +51,12 @@ class Sidebar(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setFixedHeight(8)
         self.progress_text = QLabel(objectName="ProgressText")
-        self.progress_text.setWordWrap(True)
+        # Text that changes every step must not resize anything: ignore its width in the layout.
+        self.progress_text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.eta = QLabel(objectName="Hint")
         self.eta.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.eta.ensurePolished()
+        self.eta.setFixedWidth(self.eta.fontMetrics().horizontalAdvance("ETA estimating…") + 4)
 
         form = QWidget()
         lay = QVBoxLayout(form)
@@ -78,8 +85,7 @@ class Sidebar(QWidget):
         a.setSpacing(8)
         buttons = QHBoxLayout()
         buttons.setSpacing(8)
-        buttons.addWidget(self.generate, 1)
-        buttons.addWidget(self.stop, 1)
+        buttons.addWidget(self.go_or_stop, 1)
         buttons.addWidget(self.enqueue)
         a.addLayout(buttons)
         a.addWidget(self.progress)
@@ -98,7 +104,6 @@ class Sidebar(QWidget):
         outer.addWidget(actions)
 
     def set_running(self, running: bool) -> None:
-        self.generate.setVisible(not running)
-        self.stop.setVisible(running)
+        self.go_or_stop.setCurrentWidget(self.stop if running else self.generate)
         self.stop.setEnabled(True)
         self.stop.setText("Stop")

@@ -35,7 +35,7 @@ class Stage(QWidget):
         self.loop.setChecked(True)
         self.time = QLabel(objectName="TimeLabel")
         self.frame_label = QLabel(objectName="Hint")
-        for label, widest in ((self.time, "00:00.00 / 00:00.00"), (self.frame_label, "00000 / 00000")):
+        for label, widest in ((self.time, "0:00.00 / 0:00.00"), (self.frame_label, "0000 / 0000")):
             label.ensurePolished()          # the style sheet's font (monospace for the time) is in effect
             label.setMinimumWidth(label.fontMetrics().horizontalAdvance(widest) + 6)
         self.export = self._transport("export", "Export the frame at the playhead as PNG (Ctrl+E)")
