@@ -28,7 +28,7 @@ BOOTSTRAP_FILES = ("bootstrap.py", "gpu_detect.py", "probe.py")
 # build/ (which can smuggle deleted modules into a wheel) and stray files out of the installer.
 SOURCE_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "README.md", "LICENSE",
                 "main.py")
-SOURCE_DIRS = ("framepack_desktop", "resources")
+SOURCE_DIRS = ("framepack_desktop",)
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
 
 
@@ -55,11 +55,7 @@ def vi_version(version: str) -> str:
 
 
 def stage_source(root: Path, dest: Path) -> None:
-    """Copy what the wheel is built from, with the top-level resources/ inside the package.
-
-    The app looks for its resources in framepack_desktop/resources when installed (ui/theme.py),
-    and pyproject's package-data only packs files that lie inside the package.
-    """
+    """Copy what the wheel is built from (resources/ lives inside the package, as package data)."""
     dest.mkdir(parents=True)
     for name in SOURCE_FILES:
         if (root / name).is_file():
@@ -67,9 +63,6 @@ def stage_source(root: Path, dest: Path) -> None:
     for name in SOURCE_DIRS:
         if (root / name).is_dir():
             shutil.copytree(root / name, dest / name, ignore=IGNORED)
-    packaged = dest / "framepack_desktop" / "resources"
-    if (root / "resources").is_dir() and not packaged.exists():
-        shutil.copytree(root / "resources", packaged, ignore=IGNORED)
 
 
 def only_file(folder: Path, pattern: str) -> Path:

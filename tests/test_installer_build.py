@@ -102,8 +102,9 @@ def test_the_wheel_inside_has_the_launcher_entry_and_the_resources(built):
         gui = z.read(entry_points).decode().partition("[gui_scripts]")[2]
     assert f"{GUI_SCRIPT} = framepack_desktop.app:main" in gui
     assert "framepack_desktop/__init__.py" in names
-    resources = [p.relative_to(ROOT).as_posix() for p in (ROOT / "resources").rglob("*") if p.is_file()]
-    assert resources, "resources/ is empty"
+    package = ROOT / "framepack_desktop"
+    resources = [p.relative_to(package).as_posix() for p in (package / "resources").rglob("*") if p.is_file()]
+    assert resources, "framepack_desktop/resources/ is empty"
     missing = [r for r in resources if f"framepack_desktop/{r}" not in names]
     assert not missing, f"resources missing from the wheel: {missing}"
 
@@ -116,18 +117,17 @@ def test_vi_version_is_four_numbers():
         vi_version("dev")
 
 
-def test_staged_source_puts_resources_in_the_package_and_leaves_build_junk_out(tmp_path):
+def test_staged_source_keeps_package_resources_and_leaves_build_junk_out(tmp_path):
     root = tmp_path / "repo"
     (root / "framepack_desktop" / "__pycache__").mkdir(parents=True)
     (root / "framepack_desktop" / "__init__.py").write_text('__version__ = "9.8.7"\n')
     (root / "framepack_desktop" / "__pycache__" / "x.pyc").write_bytes(b"")
-    (root / "resources" / "icons").mkdir(parents=True)
-    (root / "resources" / "icons" / "app.svg").write_text("<svg/>")
+    (root / "framepack_desktop" / "resources" / "icons").mkdir(parents=True)
+    (root / "framepack_desktop" / "resources" / "icons" / "app.svg").write_text("<svg/>")
     (root / "build" / "lib" / "framepack_desktop").mkdir(parents=True)
     (root / "build" / "lib" / "framepack_desktop" / "deleted.py").write_text("")
     (root / "pyproject.toml").write_text("[project]\n")
     stage_source(root, tmp_path / "staged")
     staged = {p.relative_to(tmp_path / "staged").as_posix() for p in (tmp_path / "staged").rglob("*") if p.is_file()}
-    assert staged == {"pyproject.toml", "framepack_desktop/__init__.py", "resources/icons/app.svg",
-                      "framepack_desktop/resources/icons/app.svg"}
+    assert staged == {"pyproject.toml", "framepack_desktop/__init__.py", "framepack_desktop/resources/icons/app.svg"}
     assert module_constant(tmp_path / "staged" / "framepack_desktop" / "__init__.py", "__version__") == "9.8.7"
