@@ -232,12 +232,10 @@ def test_missing_shard_is_named(demo_copy):
         loader.load_vae(demo_copy, "cpu", torch.float32)
 
 
-def test_demo_spec_builds_the_set_in_the_user_data_folder(demo_models, tmp_path, monkeypatch):
-    import platformdirs
-
-    monkeypatch.setattr(platformdirs, "user_data_path", lambda app, appauthor=None: tmp_path / app)
+def test_demo_spec_builds_the_set_in_the_app_data_folder(demo_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("FRAMEPACK_DESKTOP_HOME", str(tmp_path))
     resolved = loader.resolve_models_dir("demo")
-    assert resolved == tmp_path / "FramePackDesktop" / "models-demo"
+    assert resolved == tmp_path / "data" / "models-demo"
     assert _files(resolved) == _files(demo_models)
     assert loader.resolve_models_dir(" Demo ") == resolved
 

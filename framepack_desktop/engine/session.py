@@ -90,9 +90,11 @@ class ModelSession:
 
     def _get(self, key: tuple, load: Callable[[], Any]) -> Any:
         if key not in self._models:
-            for stale in [k for k in self._models if k[0] == key[0]]:
-                self._drop(stale)
-            free_memory()
+            stale = [k for k in self._models if k[0] == key[0]]
+            for k in stale:
+                self._drop(k)
+            if stale:
+                free_memory()
             self._models[key] = load()
         return self._models[key]
 

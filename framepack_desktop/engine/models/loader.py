@@ -35,7 +35,6 @@ if TYPE_CHECKING:
         SiglipVisionModel,
     )
 
-APP_NAME = "FramePackDesktop"
 DEMO_SPEC = "demo"
 FIX_HINT = (
     "Run `framepack-desktop models download` to get the models, "
@@ -62,10 +61,10 @@ class ImageEncoder:
 
 
 def demo_models_dir() -> Path:
-    """Where `--models demo` lives: the per-user data folder, so every job shares one set."""
-    import platformdirs
+    """Where `--models demo` lives: the app's data folder (FRAMEPACK_DESKTOP_HOME respected), shared by every job."""
+    from ...settings import AppPaths
 
-    return platformdirs.user_data_path(APP_NAME, appauthor=False) / "models-demo"
+    return AppPaths.default().data_dir / "models-demo"
 
 
 def resolve_models_dir(spec: str) -> Path:
