@@ -1,7 +1,12 @@
 """Shared fixtures: offscreen Qt, one demo model set per test session, test images."""
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never read or write the user's real settings, outputs, prompt cache or hub cache.
+_home = tempfile.mkdtemp(prefix="framepack-tests-")
+os.environ["FRAMEPACK_DESKTOP_HOME"] = _home
+os.environ["HF_HUB_CACHE"] = os.path.join(_home, "no-hub-cache")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
