@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from .errors import BadSettings
-from .models.loader import APP_NAME
+from ..settings import APP_NAME
 
 NATIVE = "native"
 # Tried in this order on CUDA when the job says "auto"; "native" (PyTorch SDPA, which itself picks
