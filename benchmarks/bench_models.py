@@ -39,24 +39,33 @@ FULL_SIGLIP_CONFIG = dict(hidden_size=1152, intermediate_size=4304, num_hidden_l
 
 
 class FolderModels:
-    """Components from a models folder (the demo set or the real models), via the engine's loader."""
+    """Components from a models folder (the demo set or the real models), loaded as a job loads them.
+
+    The image encoder, VAE and transformer come through a `ModelSession` with the placement the
+    memory policy chose (precision, resident / model offload / group offload, VAE tiling), so a
+    budget run measures the engine's own offloading; the text encoders through the loader, without
+    the session's prompt cache (which would make encoding free).
+    """
 
     def __init__(self, models_dir: Path, variant: str, place: Placement):
+        from framepack_desktop.engine.session import ModelSession
+
         loader.require_models(models_dir, variant)
         self.models_dir, self.variant, self.place = models_dir, variant, place
-        self.label = f"loaded from {models_dir}"
+        self.session = ModelSession(prompt_cache_dir=None)
+        self.label = f"loaded from {models_dir} ({place.summary()})"
 
     def text_encoders(self) -> TextEncoders:
         return loader.load_text_encoders(self.models_dir, self.place.device, self.place.text_dtype)
 
     def image_encoder(self) -> ImageEncoder:
-        return loader.load_image_encoder(self.models_dir, self.place.device, self.place.image_dtype)
+        return self.session.image_encoder(self.models_dir, self.place)
 
     def vae(self):
-        return loader.load_vae(self.models_dir, self.place.device, self.place.vae_dtype)
+        return self.session.vae(self.models_dir, self.place)
 
     def transformer(self):
-        return loader.load_transformer(self.models_dir, self.variant, self.place.device, self.place.transformer_dtype)
+        return self.session.transformer(self.models_dir, self.variant, self.place)
 
 
 class RandomModels:

@@ -192,7 +192,12 @@ def measure(args: argparse.Namespace) -> dict:
     if args.full_size and device.type != "cuda":
         raise SystemExit("--full-size builds a 13B transformer and needs a GPU (about 50 GB for all parts); "
                          "on the CPU use --random-weights alone or --models demo.")
-    place = choose_placement(Job(image="-", prompt="-", output="-.mp4", device=str(device)))
+    if args.vram_cap_gb:
+        cap_vram(device, args.vram_cap_gb)
+    place = choose_placement(Job(
+        image="-", prompt="-", output="-.mp4", device=str(device), models="demo" if args.random_weights else args.models,
+        precision=args.precision, memory=args.memory, keep_free_gb=args.keep_free_gb,
+    ))
     source = (RandomModels(args.full_size, place, resolve_models_dir("demo")) if args.random_weights
               else FolderModels(resolve_models_dir(args.models), "original", place))
     # Import the model classes up front, so the first load phase does not include Python imports.
@@ -202,6 +207,7 @@ def measure(args: argparse.Namespace) -> dict:
     meter = Meter(device)
     peak = bf16_peak_flops(device, args.peak_tflops)
     result: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "device": device_label(device), "models": source.label,
+                    "vram_cap_gb": args.vram_cap_gb,
                     "torch": torch.__version__, "bucket": [HEIGHT, WIDTH], "window": args.window, "steps": args.steps,
                     "peak_bf16_tflops": peak / 1e12 if peak else None}
 
@@ -285,6 +291,15 @@ def measure(args: argparse.Namespace) -> dict:
     return result
 
 
+def cap_vram(device: torch.device, gigabytes: float) -> None:
+    """Make this process see a smaller GPU (a 6 GB or 8 GB budget on a big card): torch's allocator
+    refuses to hold more, and the memory policy, probing free memory, plans for that budget."""
+    if device.type != "cuda":
+        raise SystemExit("--vram-cap-gb needs a GPU")
+    total = torch.cuda.get_device_properties(device).total_memory
+    torch.cuda.set_per_process_memory_fraction(min(1.0, gigabytes * 1e9 / total), device)
+
+
 def attention_sweep(transformer, place, inputs, args, flops, peak, meter) -> list[dict]:
     """s/it of every attention backend that works here (TeaCache off, `--sweep-steps` steps)."""
     rows = []
@@ -365,6 +380,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fp8", action="store_true", help="check and time fp8 compute (Ada/Hopper/Blackwell)")
     p.add_argument("--no-baseline", action="store_true", help="skip diffusers' pipeline")
     p.add_argument("--no-decode", action="store_true", help="skip the VAE decode")
+    p.add_argument("--precision", default="auto", help="the job's precision (models folder only): auto, bf16, fp8, ...")
+    p.add_argument("--memory", default="auto", help="the job's memory mode: auto, gpu, model_offload, group_offload")
+    p.add_argument("--keep-free-gb", type=float, default=6.0, help="the job's 'GPU memory to keep free'")
+    p.add_argument("--vram-cap-gb", type=float, help="limit this process to a GPU budget (6, 8 ...), as a small card")
     p.add_argument("--peak-tflops", type=float, help="the device's dense bf16 peak, when the table does not know it")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
