@@ -1,4 +1,6 @@
-"""The error banner at the top of the stage: what went wrong, in words, with the details a click away.
+"""The banner at the top of the stage: what went wrong, in words, with the details a click away.
+
+It also carries notices (kind "notice"): reports to keep in view that are not errors.
 
 Non-modal on purpose: an error never blocks the window (or a test), the video made so far stays
 playable underneath, and the next error replaces the previous one.
@@ -43,12 +45,33 @@ class ErrorBanner(QFrame):
         self.hide()
 
     def show_error(self, message: str, detail: str = "", log_button: bool = False) -> None:
+        self._set_kind("error")
         self.message, self.detail = message, detail
         self.icon.setPixmap(theme.icon("close", theme.current().error).pixmap(18, 18))
         self.text.setText(message)
         self.details.setVisible(bool(detail))
         self.log_button.setVisible(log_button)
         self.show()
+
+    def show_notice(self, message: str) -> None:
+        """Information to keep in view, not an error: e.g. the engine repaired a damaged job folder."""
+        self._set_kind("notice")
+        self.message, self.detail = message, ""
+        self.icon.setPixmap(theme.icon("spark", theme.current().accent).pixmap(18, 18))
+        self.text.setText(message)
+        self.details.hide()
+        self.log_button.hide()
+        self.show()
+
+    @property
+    def kind(self) -> str:
+        return self.property("kind") or "error"
+
+    def _set_kind(self, kind: str) -> None:
+        if self.property("kind") != kind:
+            self.setProperty("kind", kind)
+            self.style().unpolish(self)
+            self.style().polish(self)
 
     def dismiss(self) -> None:
         self.message = self.detail = ""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..engine.events import Cancelled, Event, Failed, Finished, SectionDecoded
+from ..engine.events import Cancelled, Event, Failed, Finished, JobStarted, SectionDecoded
 from ..engine.job import Job
 from ..engine.models.layout import is_demo
 from ..settings import AppPaths, HistoryEntry
@@ -107,7 +107,9 @@ class GenerationController(QObject):
     @Slot(object)
     def _on_event(self, event: Event) -> None:
         self.model.apply(event)
-        if isinstance(event, SectionDecoded):
+        if isinstance(event, JobStarted) and event.frame_store and event.ready_end > event.ready_start:
+            self.frames.attach(event.frame_store)     # frames already on disk show at once
+        elif isinstance(event, SectionDecoded):
             self.frames.attach(event.frame_store)
             self.frames.put(event.start_frame, event.frames)
         elif isinstance(event, (Finished, Cancelled)):

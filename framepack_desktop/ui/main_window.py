@@ -14,14 +14,16 @@ import re
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QMimeData, QPoint, Qt, QTimer, Slot
 from PySide6.QtGui import (
     QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut,
 )
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget
+from PySide6.QtWidgets import (
+    QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox, QSplitter, QTabWidget,
+)
 
 from ..engine.errors import BadSettings, UserError
-from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, StepProgress
+from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, Status, StepProgress
 from ..engine.job import Job
 from ..engine.sampling.prompts import prompts_for_sections
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
@@ -29,7 +31,9 @@ from ..engine.video.mp4 import read_job_metadata
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
 from . import theme
 from .crash import CrashReporter, setup_logging
+from . import job_actions
 from .desktop import Desktop
+from .extend_dialog import ExtendDialog
 from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
 from .history_panel import HistoryPanel
@@ -41,7 +45,7 @@ from .queue_panel import QueuePanel
 from .settings_panel import MAX_SEED
 from .sidebar import Sidebar
 from .stage import Stage
-from .timeline_model import CANCELLED, DONE, IDLE, RUNNING, SAMPLING
+from .timeline_model import CANCELLED, DONE, FINISHED, IDLE, RUNNING, SAMPLING
 from .vram_meter import MemoryMeter
 from .worker import RunJob
 
@@ -71,6 +75,7 @@ class MainWindow(QMainWindow):
         self._requeue: Job | None = None
         self._follow = True
         self._seen_revision = -1
+        self._takes: dict[int, list] = {}     # section -> its takes in the shown job's folder
 
         self.sidebar = Sidebar(paths.inputs_dir, self.settings.output_folder(paths))
         self.stage = Stage(self.model, self.controller.frames)
@@ -112,6 +117,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.update_plan()
         self._update_progress()
+        self.offer_unfinished()
 
     # ----- construction -----
     def _connect(self) -> None:
@@ -136,6 +142,10 @@ class MainWindow(QMainWindow):
         st.reveal.clicked.connect(self.reveal_video)
         st.export.clicked.connect(self.export_frame_dialog)
         st.banner.openLogRequested.connect(self.open_log_folder)
+        st.resume.continueRequested.connect(self.continue_unfinished)
+        st.resume_job.clicked.connect(self.continue_stopped)
+        st.extend.clicked.connect(self.extend_video)
+        st.timeline.sectionMenuRequested.connect(self._section_menu_at)
         self.playback.positionChanged.connect(self._position_changed)
         self.playback.playingChanged.connect(st.set_playing)
         c.eventApplied.connect(self._on_event)
@@ -157,6 +167,7 @@ class MainWindow(QMainWindow):
         file.addAction("Open start image…", QKeySequence.StandardKey.Open, self.sidebar.start.browse)
         file.addAction("Load settings from a video…", self.load_job_dialog)
         file.addAction("Export frame as PNG…", QKeySequence("Ctrl+E"), self.export_frame_dialog)
+        file.addAction("Continue from this frame", self.continue_from_frame)
         file.addSeparator()
         file.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         gen = bar.addMenu("&Generate")
@@ -164,6 +175,7 @@ class MainWindow(QMainWindow):
         gen.addAction("Add to queue", self.enqueue)
         gen.addAction("Start the queue", self.controller.start_next)
         gen.addAction("Stop", self.stop)
+        gen.addAction("Extend video…", self.extend_video)
         view = bar.addMenu("&View")
         themes = QActionGroup(self)
         for key, label in (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light")):
@@ -293,6 +305,10 @@ class MainWindow(QMainWindow):
             self.playback.set_fps(event.fps)
             self.playback.set_length(event.num_frames)
             self._update_models_label()
+            if event.ready_end > event.ready_start and self._follow:
+                self.playback.seek(event.ready_start)     # a resumed job's frames are there already
+        elif isinstance(event, Status) and event.notice:
+            self.stage.banner.show_notice(event.text)
         elif isinstance(event, SectionDecoded):
             if self._follow:
                 self.playback.seek(event.start_frame if m.job and m.job.variant == "original"
@@ -305,6 +321,7 @@ class MainWindow(QMainWindow):
             self.stage.player.update()
             if isinstance(event, Finished):
                 self.status_text.setText(f"Saved {event.video}")
+            self.refresh_takes()
         self._update_progress()
         self._update_actions()
 
@@ -379,8 +396,7 @@ class MainWindow(QMainWindow):
             self.playback.set_length(self.model.num_frames)
             self.stage.show_position(self.playback.position, self.model.num_frames, self.model.fps)
             self.stage.player.update()
-        if not self.controller.running:
-            self._fill_thumbnails()
+        self._fill_thumbnails()
 
     def _fill_thumbnails(self, per_tick: int = 4) -> None:
         """A video reopened from history has no film strip yet: read a few frames per tick."""
@@ -406,11 +422,14 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         video = self.model.video
         has_video = bool(video) and Path(video).exists()
+        idle = not self.controller.running
         self.stage.open_video.setEnabled(has_video)
         self.stage.reveal.setEnabled(has_video)
         stopped = " (stopped early)" if self.model.phase == CANCELLED else ""
         self.stage.show_result(video if has_video else None,
-                               f"Saved{stopped}: {Path(video).name}" if has_video else "")
+                               f"Saved{stopped}: {Path(video).name}" if has_video else "",
+                               can_continue=idle and self.model.phase == CANCELLED and self.model.job is not None,
+                               can_extend=idle and has_video and self.model.phase == FINISHED)
         self.stage.export.setEnabled(self.model.is_ready(self.playback.position))
 
     @Slot()
@@ -443,6 +462,154 @@ class MainWindow(QMainWindow):
                 self.status_text.setText(f"Saved {self.export_frame(path)}")
             except UserError as e:
                 self.show_error(str(e))
+
+    # ----- never lose work: continue, redo, takes, extend, branch -----
+    def offer_unfinished(self) -> None:
+        """Offer the job folders a crash, Stop or failure left unfinished (not those queued)."""
+        queued = self.controller.queue.jobs + [j for j in [self.controller.queue.running] if j]
+        try:
+            jobs = job_actions.unfinished_jobs(self.settings.output_folder(self.paths), queued)
+        except OSError as e:
+            log.warning("could not look for unfinished jobs: %s", e)
+            return
+        self.stage.resume.set_jobs(jobs)
+
+    @Slot(object)
+    def continue_unfinished(self, unfinished) -> None:
+        """Run an unfinished job again: the engine keeps its finished sections."""
+        self._run_now(unfinished.job, f"Continuing {Path(unfinished.job.output).name}")
+
+    @Slot()
+    def continue_stopped(self) -> None:
+        if self.model.job is not None and self.model.phase == CANCELLED:
+            self._run_now(self.model.job, f"Continuing {Path(self.model.job.output).name}")
+
+    def _run_now(self, job: Job, message: str) -> None:
+        if not self._models_ready():
+            return
+        self.stage.banner.dismiss()
+        self._follow = True
+        self.controller.generate(job)
+        self.status_text.setText(message)
+
+    def refresh_takes(self) -> None:
+        """Count each section's takes in the job folder (a takes menu where there are several)."""
+        job = self.model.job
+        try:
+            found = job_actions.takes(job) if job is not None else {}
+        except (UserError, OSError) as e:
+            log.warning("could not list the takes of %s: %s", job.job_dir, e)
+            found = {}
+        self._takes = found
+        self.model.set_takes({s: len(t) for s, t in found.items()})
+
+    def _has_job_folder(self) -> bool:
+        return (not self.controller.running and self.model.job is not None
+                and self.model.phase in (FINISHED, CANCELLED))
+
+    def section_menu(self, section: int) -> QMenu:
+        """The right-click menu of a section block: redo it, keep another take, branch from here."""
+        menu = QMenu(self)
+        usable = self._has_job_folder()
+        for label, slot in (("Redo with new seed", lambda: self.redo_section(section)),
+                            ("Redo with another prompt…", lambda: self.redo_section_prompt(section))):
+            action = menu.addAction(label, slot)
+            action.setEnabled(usable)
+        takes = self._takes.get(section, [])
+        if usable and len(takes) > 1:
+            sub = menu.addMenu(f"Takes of section {section + 1} ({len(takes)})")
+            for k, take in enumerate(takes):
+                when = time.strftime("%H:%M", time.localtime(take.created))
+                prompt = take.prompt if len(take.prompt) <= 40 else take.prompt[:39] + "…"
+                label = f"Take {k + 1} · seed {take.seed} · {when} · {prompt}"
+                action = sub.addAction(label if take.active else f"Keep this take: {label}",
+                                       lambda t=take: self.keep_take(t))
+                action.setCheckable(True)
+                action.setChecked(take.active)
+                action.setEnabled(not take.active)
+        menu.addSeparator()
+        frame = menu.addAction("Continue from this frame", self.continue_from_frame)
+        frame.setEnabled(usable and self.model.is_ready(self.playback.position))
+        return menu
+
+    @Slot(int, QPoint)
+    def _section_menu_at(self, section: int, pos: QPoint) -> None:
+        menu = self.section_menu(section)
+        menu.aboutToHide.connect(menu.deleteLater)
+        menu.popup(pos)
+
+    def redo_section(self, section: int, seed: int | None = None, prompt: str | None = None) -> None:
+        """Run the job again with `section` redone (the sections sampled after it follow)."""
+        if not self._has_job_folder():
+            return
+        try:
+            job = job_actions.redo_job(self.model.job, section, seed, prompt)
+        except UserError as e:
+            self.show_error(str(e))
+            return
+        self._run_now(job, f"Redoing section {section + 1} of {Path(job.output).name}")
+
+    def redo_section_prompt(self, section: int) -> None:
+        view = self.model.sections[section]
+        prompt = self.ask_section_prompt(section, view.prompt)
+        if prompt and prompt.strip() and prompt.strip() != view.prompt.strip():
+            self.redo_section(section, prompt=prompt.strip())
+
+    def ask_section_prompt(self, section: int, current: str) -> str | None:
+        """The new prompt for one section, or None. Tests replace this with an answer."""
+        text, ok = QInputDialog.getMultiLineText(self, f"Redo section {section + 1}",
+                                                 "Prompt for this section:", current)
+        return text if ok else None
+
+    def keep_take(self, take) -> None:
+        """Use an earlier take of a section: the job is rebuilt from saved sections, no sampling."""
+        if not self._has_job_folder():
+            return
+        try:
+            job = job_actions.job_keeping(self.model.job, take)
+        except (UserError, OSError) as e:
+            self.show_error(str(e))
+            return
+        self._run_now(job, f"Keeping take seed {take.seed} of section {take.section + 1}")
+
+    def ask_extension(self) -> tuple[float, str] | None:
+        """(seconds, prompt) to extend the video by, or None. Tests replace this with an answer."""
+        dialog = ExtendDialog(Path(self.model.video or "").name, self)
+        accepted = dialog.exec()
+        dialog.deleteLater()
+        return dialog.choice() if accepted else None
+
+    @Slot()
+    def extend_video(self) -> None:
+        """Add seconds to the finished video shown (an F1 extension job, run now)."""
+        if not (self._has_job_folder() and self.model.phase == FINISHED):
+            self.show_error("Extend works on a finished video: generate one, or open one from the history.")
+            return
+        answer = self.ask_extension()
+        if answer is None:
+            return
+        taken = {j.output for j in self.controller.queue.jobs}
+        try:
+            job = job_actions.extension(self.model.job, answer[0], answer[1], taken)
+        except UserError as e:
+            self.show_error(str(e))
+            return
+        self._run_now(job, f"Extending {Path(self.model.job.output).name} by {answer[0]:g} s")
+
+    @Slot()
+    def continue_from_frame(self) -> None:
+        """The frame at the playhead becomes the start image of a new job in the form."""
+        frame = self.playback.position
+        if not (self._has_job_folder() and self.model.is_ready(frame)):
+            self.show_error("Move the playhead onto a generated frame of a finished or stopped video first.")
+            return
+        try:
+            job = job_actions.from_frame(self.model.job, frame, self.paths.inputs_dir)
+        except (UserError, OSError) as e:
+            self.show_error(str(e))
+            return
+        self.apply_job(job)
+        self.status_text.setText(f"Frame {frame + 1} is the new start image: press Generate to go on from it.")
 
     # ----- loading jobs, history -----
     def load_job_file(self, path: str | Path) -> bool:
@@ -510,6 +677,7 @@ class MainWindow(QMainWindow):
         self.playback.set_fps(job.fps)
         self.playback.set_length(job.num_frames)
         self.playback.seek(span[0])
+        self.refresh_takes()
         self._update_actions()
 
     # ----- drops and paste -----
@@ -666,6 +834,9 @@ def run_gui(argv: list[str]) -> int:
     from ..engine.runner import run_job
     from ..engine.session import ModelSession
 
+    from ..engine.preload import preload
+
+    preload()       # the model libraries' import litter goes before the GC policy freezes survivors
     window = MainWindow(paths, settings, run_job=run_job, session_factory=ModelSession)
     window.gc_policy.install()
     reporter.crashed.connect(window.show_crash)

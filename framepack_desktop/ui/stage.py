@@ -8,6 +8,7 @@ from . import theme
 from .error_banner import ErrorBanner
 from .frame_cache import FrameCache
 from .player import PlayerView
+from .resume_banner import ResumeBanner
 from .timeline import TimelineView
 from .timeline_model import TimelineModel
 
@@ -22,6 +23,7 @@ class Stage(QWidget):
         super().__init__(parent)
         self.setObjectName("Stage")
         self.banner = ErrorBanner()
+        self.resume = ResumeBanner()
         self.player = PlayerView(model, frames)
         self.timeline = TimelineView(model)
 
@@ -47,12 +49,20 @@ class Stage(QWidget):
         self.open_video.setIcon(theme.icon("film"))
         self.reveal = QPushButton("Show in folder")
         self.reveal.setIcon(theme.icon("folder"))
-        for b in (self.open_video, self.reveal):
+        self.resume_job = QPushButton("Continue")
+        self.resume_job.setIcon(theme.icon("play"))
+        self.resume_job.setToolTip("Go on where it stopped: the finished sections are kept")
+        self.extend = QPushButton("Extend video…")
+        self.extend.setIcon(theme.icon("plus"))
+        self.extend.setToolTip("Add seconds to the end of this video (F1 continues from its last frames)")
+        for b in (self.open_video, self.reveal, self.resume_job, self.extend):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         rl = QHBoxLayout(self.result)
         rl.setContentsMargins(12, 6, 6, 6)
         rl.setSpacing(8)
         rl.addWidget(self.result_text, 1)
+        rl.addWidget(self.resume_job)
+        rl.addWidget(self.extend)
         rl.addWidget(self.open_video)
         rl.addWidget(self.reveal)
         self.result.hide()
@@ -85,6 +95,7 @@ class Stage(QWidget):
         lay.setContentsMargins(10, 10, 10, 10)
         lay.setSpacing(8)
         lay.addWidget(self.banner)
+        lay.addWidget(self.resume)
         lay.addWidget(player_frame, 1)
         lay.addWidget(self.result)
         lay.addWidget(timeline_frame)
@@ -105,8 +116,11 @@ class Stage(QWidget):
         self.frame_label.setText(f"{frame + 1} / {num_frames}" if num_frames else "")
         self.frame_label.setToolTip("frame at the playhead / frames in the video")
 
-    def show_result(self, video: str | None, text: str) -> None:
+    def show_result(self, video: str | None, text: str, can_continue: bool = False,
+                    can_extend: bool = False) -> None:
         """The bar under the player once a video file exists (finished, or stopped early)."""
+        self.resume_job.setVisible(can_continue)
+        self.extend.setVisible(can_extend)
         self.result.setVisible(bool(video))
         self.result_text.setText(text)
         self.result_text.setToolTip(video or "")

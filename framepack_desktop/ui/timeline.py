@@ -6,8 +6,8 @@ drag anywhere to move the playhead (`seekRequested`), also while the engine is g
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, QSizeF, Qt, Signal
-from PySide6.QtGui import QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, QSizeF, Qt, Signal
+from PySide6.QtGui import QContextMenuEvent, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from . import theme
@@ -20,6 +20,7 @@ _STATE_COLOR = {PLANNED: "pending", DONE: "done", SAMPLING: "sampling", STOPPED:
 
 class TimelineView(QWidget):
     seekRequested = Signal(int)
+    sectionMenuRequested = Signal(int, QPoint)     # section (time index), global position
 
     def __init__(self, model: TimelineModel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -91,12 +92,23 @@ class TimelineView(QWidget):
         else:
             QToolTip.hideText()
 
+    def contextMenuEvent(self, e: QContextMenuEvent) -> None:
+        """Right-click on a section: the window offers redo, takes and "continue from here"."""
+        frame = self.frame_at_x(e.pos().x())
+        section = self.model.section_at(frame)
+        if section is None:
+            return
+        self.seekRequested.emit(frame)
+        self.sectionMenuRequested.emit(section.section, e.globalPos())
+        e.accept()
+
     def _tooltip(self, s: SectionView) -> str:
         fps = self.model.fps or 30
         state = {SAMPLING: f"sampling, step {s.step}/{s.steps}", DONE: "done"}.get(s.state, s.state)
+        takes = f"\n{s.takes} takes: right-click to keep another" if s.takes > 1 else ""
         return (f"Section {s.section + 1}: {s.start_frame / fps:.1f}–{s.end_frame / fps:.1f} s\n"
                 f"Sampled {s.order + 1} of {len(self.model.sections)} · {state} · seed {s.seed}\n"
-                f"Prompt: {s.prompt}")
+                f"Prompt: {s.prompt}{takes}")
 
     # ----- painting -----
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -162,6 +174,8 @@ class TimelineView(QWidget):
         head = f"{s.section + 1}"
         status = {SAMPLING: f"step {s.step}/{s.steps}", DONE: "done", STOPPED: "stopped", FAILED: "failed"}.get(
             s.state, f"sampled {ordinal(s.order + 1)}")
+        if s.takes > 1 and s.state != SAMPLING:
+            status = f"{s.takes} takes · {status}"
         bold = QFont(self.font())
         bold.setBold(True)
         p.setFont(bold)

@@ -36,6 +36,7 @@ class SectionView:
     step: int = 0
     steps: int = 0
     cached_steps: int = 0
+    takes: int = 0             # sampled versions kept in the job folder (a takes menu when > 1)
     preview: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -51,15 +52,15 @@ class SectionView:
 def plan_sections(job: Job, prompts: list[str]) -> list[SectionView]:
     """The sections a job will have, with the frame range and prompt of each, in time order.
 
-    Section s spans frames [4w·s, 4w·(s+1)); the last one also holds the video's final frame.
-    The original model samples from the end (order n-1-s), F1 from the start (order s).
+    The frame ranges are the job's own (`Job.section_frames`: an extension's sections follow the
+    old video's frames). The original model samples from the end (order n-1-s), F1 from the start.
     """
-    n, span = job.num_sections, 4 * job.window
+    n = job.num_sections
     out = []
     for s in range(n):
         order = n - 1 - s if job.variant == "original" else s
-        end = job.num_frames if s == n - 1 else span * (s + 1)
-        out.append(SectionView(s, order, span * s, end, prompts[s], job.seed_for(s)))
+        start, end = job.section_frames(s)
+        out.append(SectionView(s, order, start, end, prompts[s], job.seed_for(s)))
     return out
 
 
@@ -92,6 +93,7 @@ class TimelineModel:
         self.eta_s: float | None = None
         self.elapsed_s = 0.0
         self.error: Failed | None = None
+        self.notices: list[str] = []      # repair reports of this run (kept in view, not errors)
         self.demo = False
         self.thumbnails: dict[int, np.ndarray] = {}   # frame (a multiple of thumb_stride) -> small RGB
         self.thumbs_revision += 1
@@ -150,6 +152,9 @@ class TimelineModel:
         self.sections = [self._view(p) for p in e.sections]
         for s in self.sections:
             s.state = DONE if s.section in e.resumed_sections else PENDING
+        if e.ready_end > e.ready_start:      # a resumed job's frames, or the video an extension continues
+            self.ready_start, self.ready_end = e.ready_start, e.ready_end
+            self.frame_store = e.frame_store or self.frame_store
 
     @staticmethod
     def _view(p: SectionPlan) -> SectionView:
@@ -157,6 +162,8 @@ class TimelineModel:
 
     def _on_Status(self, e: Status) -> None:
         self.status = e.text
+        if e.notice:
+            self.notices.append(e.text)
 
     def _on_StepProgress(self, e: StepProgress) -> None:
         s = self.sections[e.section]
@@ -228,6 +235,12 @@ class TimelineModel:
             if s.covers(frame):
                 return s
         return None
+
+    def set_takes(self, counts: dict[int, int]) -> None:
+        """How many takes each section (time index) has in the job folder."""
+        for s in self.sections:
+            s.takes = counts.get(s.section, 0)
+        self._changed()
 
     @property
     def sampling_section(self) -> SectionView | None:

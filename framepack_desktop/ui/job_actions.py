@@ -1,0 +1,87 @@
+"""The jobs behind the window's "never lose work" commands: continue, redo, takes, extend, branch.
+
+Each function turns what the user picked into a Job for the queue (or fails with a UserError the
+window shows). The engine modules they need import torch, so they are imported on first use:
+the window module itself stays free of it and opens fast in tests and tools.
+"""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+from ..engine.job import Job
+
+MAX_SEED = 2**31 - 1
+
+
+def unfinished_jobs(outputs_dir: str | Path, queued: list[Job]) -> list:
+    """Unfinished job folders to offer at start, minus those the queue will run anyway."""
+    from ..engine.jobfolder import find_unfinished_jobs
+
+    if not Path(outputs_dir).is_dir():
+        return []
+    waiting = {Path(j.output).resolve() for j in queued}
+    return [u for u in find_unfinished_jobs(outputs_dir) if Path(u.job.output).resolve() not in waiting]
+
+
+def redo_job(job: Job, section: int, seed: int | None = None, prompt: str | None = None) -> Job:
+    """`job` with section `section` redone: a new random seed unless given, and/or a new prompt.
+
+    The output stays the same, so the job folder (and every earlier take) is the same one.
+    """
+    seeds, prompts = dict(job.section_seeds), dict(job.section_prompts)
+    if seed is None and prompt is None:
+        seed = random.randint(0, MAX_SEED)
+        while seed == job.seed_for(section):
+            seed = random.randint(0, MAX_SEED)
+    if seed is not None:
+        seeds[section] = seed
+    if prompt is not None:
+        prompts[section] = prompt
+    return job.replace(section_seeds=seeds, section_prompts=prompts).validate()
+
+
+def takes(job: Job) -> dict[int, list]:
+    """The takes of each section in the job's folder ({} when it has no folder yet)."""
+    from ..engine.jobfolder import list_takes
+
+    if not (job.job_dir / "job.json").is_file():
+        return {}
+    return list_takes(job.job_dir)
+
+
+def job_keeping(job: Job, take) -> Job:
+    """The job that uses `take` for its section (runs without sampling: every take is on disk)."""
+    from ..engine.jobfolder import job_with_take
+
+    return job_with_take(job, take)
+
+
+def unique_output(folder: Path, stem: str, taken: set[str] = frozenset()) -> Path:
+    output, k = folder / f"{stem}.mp4", 1
+    while output.exists() or output.with_suffix(".job").exists() or str(output) in taken:
+        k += 1
+        output = folder / f"{stem}-{k}.mp4"
+    return output
+
+
+def extension(job: Job, seconds: float, prompt: str | None, taken: set[str] = frozenset()) -> Job:
+    """A job that adds `seconds` to `job`'s finished video, beside it as `<name>-ext.mp4`."""
+    from ..engine.extend import extend_job, extension_base
+
+    source = job.job_dir if job.job_dir.is_dir() else Path(job.output)
+    out = Path(job.output)
+    new = extend_job(source, seconds, unique_output(out.parent, f"{out.stem}-ext", taken),
+                     prompt=prompt or None)
+    extension_base(new)       # fails now, in words, when the old video's latents are gone
+    return new
+
+
+def from_frame(job: Job, frame: int, inputs_dir: Path) -> Job:
+    """A new job starting at `frame` of `job`'s video; its start image is saved in `inputs_dir`."""
+    from ..engine.extend import job_from_frame
+
+    source = job.job_dir if job.job_dir.is_dir() else Path(job.output)
+    stem = f"{Path(job.output).stem}-frame{frame:05d}-{time.strftime('%H%M%S')}"
+    return job_from_frame(source, frame, inputs_dir / f"{stem}.mp4")
