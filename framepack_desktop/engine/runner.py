@@ -240,7 +240,9 @@ class _JobRun:
         shape = (1, start_latent.shape[1], w, *start_latent.shape[-2:])
 
         for order, section in enumerate(orders):
-            before, generated_before = history, generated
+            # The previous history is needed only to re-decode the last chunk's overlap after a
+            # resume; holding it otherwise would keep two copies of a history that grows with length.
+            before, generated_before = (history if prev_tail is None else None), generated
             noted = len(folder.notes)
             latents = folder.load_section(section, prints[section])
             skipped = 0
