@@ -161,6 +161,7 @@ def test_unfinished_jobs_are_offered_at_start_and_continue_without_recomputing(
     assert w.stage.banner.isVisibleTo(w) and w.stage.banner.kind == "notice"
     assert "section 2" in w.stage.banner.message and "damaged" in w.stage.banner.message
     assert Path(job.output).is_file() and w.model.phase == FINISHED
+    assert [s.state for s in w.model.sections] == [DONE, DONE, DONE]
     shoot(w.stage, "resume-notice.png")
 
     again = open_window()                                      # a finished job is not offered again

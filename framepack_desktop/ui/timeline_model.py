@@ -190,6 +190,8 @@ class TimelineModel:
 
     def _on_Finished(self, e: Finished) -> None:
         self.phase, self.video, self.eta_s = FINISHED, e.video, 0.0
+        for s in self.sections:         # every section exists now, also one redone without a decode event
+            s.state, s.preview, s.step = DONE, None, s.steps
         self.status = f"Finished in {e.seconds:.0f} s"
 
     def _on_Cancelled(self, e: Cancelled) -> None:
