@@ -34,3 +34,14 @@ def make_image():
         return path
 
     return make
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """The demo models are tiny: one torch thread beats two contending for a shared CI machine's cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

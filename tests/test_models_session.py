@@ -20,13 +20,7 @@ CPU = base_placement(torch.device("cpu"))
 PROMPTS = ["A cat walks on the grass.", "The girl dances gracefully."]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The demo models are tiny: one thread beats two contending for a shared CI machine's cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

@@ -18,13 +18,7 @@ from framepack_desktop.engine.models.verify import verify_models
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The demo models are tiny: one thread beats two contending for a shared CI machine's cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

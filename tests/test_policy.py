@@ -22,13 +22,7 @@ CPU = base_placement(torch.device("cpu"))
 WIDE = Wishes(height=416, width=960)  # the largest bucket of the 640 class
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The demo models are tiny: one thread beats two contending for a shared CI machine's cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def machine(vram_gb, ram_gb, *, windows=False, commit_gb=None, disk_gb=500, bitsandbytes=False):

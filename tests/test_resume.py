@@ -22,13 +22,7 @@ from framepack_desktop.engine.session import ModelSession
 from framepack_desktop.engine.video.framestore import FrameStore
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The demo models are tiny: one thread beats two contending for a shared CI machine's cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +36,7 @@ def run(job, session):
 
 
 @pytest.fixture(scope="module")
-def finished(demo_models, tmp_path_factory, one_thread, session):
+def finished(demo_models, tmp_path_factory, one_torch_thread, session):
     folder = tmp_path_factory.mktemp("finished")
     rng = np.random.default_rng(4)
     Image.fromarray(rng.integers(0, 255, (150, 200, 3), dtype=np.uint8)).save(folder / "in.png")

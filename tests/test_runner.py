@@ -3,7 +3,6 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 
 from framepack_desktop.app import main
 from framepack_desktop.engine import events as ev
@@ -13,13 +12,7 @@ from framepack_desktop.engine.video.framestore import FrameStore
 from framepack_desktop.engine.video.mp4 import probe, read_job_metadata
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The demo models are tiny: one thread beats two contending for a shared CI machine's cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
