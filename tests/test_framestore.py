@@ -1,12 +1,10 @@
 """The disk frame store: round trips, validity bookkeeping, durability order, errors."""
-import contextlib
 import errno
 import json
-import resource
-import signal
 import threading
 
 import numpy as np
+from limits import file_size_limit
 import pytest
 
 from framepack_desktop.engine.errors import OutputNotWritable
@@ -18,19 +16,6 @@ H, W = 6, 10
 
 def frames(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, H, W, 3), dtype=np.uint8)
-
-
-@contextlib.contextmanager
-def file_size_limit(nbytes: int):
-    """Files cannot grow past `nbytes` (EFBIG), the way a full or FAT32 drive refuses data."""
-    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
-    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, old_limit[1]))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
-        signal.signal(signal.SIGXFSZ, old_handler)
 
 
 def test_create_preallocates_a_sparse_file_with_nothing_valid(tmp_path):

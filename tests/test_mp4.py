@@ -1,14 +1,12 @@
 """The MP4 writer and the atomic writes under it: playable output, metadata, no partial files."""
-import contextlib
 import errno
 import json
 import os
-import resource
-import signal
 import weakref
 
 import av
 import numpy as np
+from limits import file_size_limit
 import pytest
 
 from framepack_desktop.engine import atomic
@@ -28,19 +26,6 @@ def gradient(i: int, h: int = H, w: int = W) -> np.ndarray:
 def decode(path) -> list[np.ndarray]:
     with av.open(str(path)) as c:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
-
-
-@contextlib.contextmanager
-def file_size_limit(nbytes: int):
-    """Files cannot grow past `nbytes` (EFBIG), the way a full or FAT32 drive refuses data."""
-    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
-    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, old_limit[1]))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
-        signal.signal(signal.SIGXFSZ, old_handler)
 
 
 # ----- the MP4 writer -----
