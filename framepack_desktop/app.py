@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--memory", help="auto, gpu, model_offload, group_offload")
     r.add_argument("--keep-free-gb", dest="keep_free_gb", type=float, help="GPU memory to keep free (default 6)")
     r.add_argument("--device", help="auto (default), cpu, cuda, cuda:1 ...")
+    r.add_argument("--attention", help="attention kernel: auto (default: the fastest that works), native, "
+                                       "flash, sage, ...")
+    r.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="compile the transformer blocks with torch.compile (faster; the first run compiles "
+                        "for about a minute, later runs reuse the kernels)")
+    r.add_argument("--fp8-compute", dest="fp8_compute", action=argparse.BooleanOptionalAction, default=None,
+                   help="fp8 matmuls on Ada/Hopper/Blackwell GPUs (faster, slightly different result)")
     r.add_argument("--out", dest="output", help="output MP4")
 
     s = sub.add_parser("resume", help="continue an interrupted job from its folder")

@@ -3,7 +3,7 @@ import torch
 from PIL import Image
 
 from framepack_desktop.engine.job import Job
-from framepack_desktop.engine.jobfolder import JobFolder, section_fingerprints
+from framepack_desktop.engine.jobfolder import JobFolder, job_fingerprint, section_fingerprints
 
 
 def make_job(tmp_path, **kw):
@@ -32,6 +32,21 @@ def test_output_only_settings_keep_sections_but_generation_settings_do_not(tmp_p
     assert section_fingerprints(job.replace(steps=10), orders, prompts)[0] != base[0]
     Image.new("RGB", (64, 48), (0, 10, 10)).save(job.image)  # same path, other pixels
     assert section_fingerprints(job, orders, prompts)[0] != base[0]
+
+
+def test_speed_settings_keep_sections_but_fp8_compute_does_not(tmp_path):
+    job = make_job(tmp_path)
+    orders, prompts = [0, 1], ["a cat"] * 2
+    base = section_fingerprints(job, orders, prompts)
+    assert section_fingerprints(job.replace(compile=True, attention="flash"), orders, prompts) == base
+    assert section_fingerprints(job.replace(fp8_compute=True), orders, prompts)[0] != base[0]
+
+
+def test_fingerprints_of_jobs_saved_before_the_speed_settings_existed_are_unchanged(tmp_path):
+    # The value this job had in version 0.1 (before compile/fp8_compute were Job fields): job
+    # folders made then must keep their sections after an update.
+    job = make_job(tmp_path)
+    assert job_fingerprint(job) == "5af8511be7da21a8a0263a174d2dd5950badf004031894b966e5bbd58601bcbf"
 
 
 def test_section_round_trip_and_damaged_files(tmp_path):

@@ -141,3 +141,39 @@ def test_an_image_encoder_not_kept_is_loaded_per_job(demo_models):
     first = session.image_encoder(demo_models, place)
     assert session.image_encoder(demo_models, place) is not first
     assert not [k for k in session._models if k[0] == "image_encoder"]
+
+
+def test_speed_settings_are_applied_at_load_and_a_change_reloads(demo_models, monkeypatch):
+    from framepack_desktop.engine import speed
+
+    # This CPU stands in for an fp8-capable GPU (torch's fp8 matmul runs on the CPU too); the
+    # hardware check and the cached quality verdict are tested in test_speed.py.
+    monkeypatch.setattr(speed, "fp8_unavailable", lambda device, config: None)
+    session = ModelSession(prompt_cache_dir=None)
+    fast = session.transformer(demo_models, "original", replace(CPU, fp8_compute=True, compile=True))
+    blocks = len(fast.transformer_blocks) + len(fast.single_transformer_blocks)
+    assert speed.count_fp8_linears(fast) > 0 and speed.fp8_layers(fast) == []  # every eligible layer is fp8
+    assert speed.count_compiled_blocks(fast) == blocks
+    assert session.transformer(demo_models, "original", replace(CPU, fp8_compute=True, compile=True)) is fast
+
+    plain = session.transformer(demo_models, "original", CPU)  # the settings went off: a fresh model
+    assert plain is not fast
+    assert speed.count_fp8_linears(plain) == 0 and speed.count_compiled_blocks(plain) == 0
+
+    fp8 = session.transformer(demo_models, "original", replace(CPU, fp8_compute=True))
+    inputs = _framepack_inputs(plain, window=3)
+    error = speed.relative_error(fp8(**inputs)[0], plain(**inputs)[0])
+    assert 0 < error < speed.FP8_MAX_RELATIVE_ERROR
+
+
+def test_fp8_compute_with_group_offloading_keeps_fp8_weights_in_ram_between_calls(demo_models, monkeypatch):
+    from framepack_desktop.engine import speed
+
+    monkeypatch.setattr(speed, "fp8_unavailable", lambda device, config: None)
+    place = replace(CPU, fp8_compute=True, memory="group_offload", offload=Offload(use_stream=True, pinned=False))
+    model = ModelSession(prompt_cache_dir=None).transformer(demo_models, "original", place)
+    layer = next(m for m in model.single_transformer_blocks[0].modules() if isinstance(m, speed.Float8Linear))
+    assert layer.weight.dtype == speed.E4M3 and has_group_hook(model.single_transformer_blocks[0])
+    plain = ModelSession(prompt_cache_dir=None).transformer(demo_models, "original", CPU)
+    inputs = _framepack_inputs(plain, window=3)
+    assert speed.relative_error(model(**inputs)[0], plain(**inputs)[0]) < speed.FP8_MAX_RELATIVE_ERROR

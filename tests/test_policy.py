@@ -9,6 +9,8 @@ import re
 import pytest
 import torch
 
+from framepack_desktop.engine import speed
+from framepack_desktop.engine.errors import BadSettings
 from framepack_desktop.engine.job import Job
 from framepack_desktop.engine.models import estimates
 from framepack_desktop.engine.models.errors import NotEnoughMemory
@@ -257,3 +259,39 @@ def test_measured_sizes_of_the_demo_set_match_the_loaded_models(demo_models):
 def test_token_count_follows_the_packed_context():
     """DESIGN.md section 4: at 544x704 ~13.5k noisy, ~3k 1x, ~0.4k 2x, ~0.4k 4x, 729 image, <=512 text."""
     assert estimates.transformer_tokens(544, 704, 9) == 13464 + 2992 + 374 + 4 * 9 * 11 + 729 + 512
+
+
+def test_fp8_compute_plans_fp8_sized_weights_made_from_the_bf16_ones(demo_models, monkeypatch):
+    monkeypatch.setattr(speed, "fp8_hardware", lambda device: None)  # as on an Ada/Hopper GPU
+    job = Job(image="x.png", prompt="p", output="o.mp4", models=str(demo_models), device="cuda", fp8_compute=True)
+    small = plan_job(job, machine=machine(8, 16))
+    place = small.placement
+    assert place.fp8_compute and place.transformer_precision is None and place.transformer_dtype == torch.bfloat16
+    assert small.needs.disk == 0  # nothing saved: fp8 is made from bf16 while loading
+    assert "fp8 compute" in place.summary() and any(r.startswith("fp8 compute:") for r in place.reasons)
+    # the same job without fp8 compute on the same machine plans plain bf16 (the demo set is tiny)
+    assert not plan_job(job.replace(fp8_compute=False), machine=machine(8, 16)).placement.fp8_compute
+
+
+def test_fp8_compute_that_would_not_fit_in_fp8_is_refused(monkeypatch):
+    from framepack_desktop.engine.models.policy import with_fp8_compute
+
+    # 16 GB of VRAM but only 8 GB of RAM on Windows: fp8 neither fits on the card nor streams; nf4 does
+    nf4 = plan(Wishes(precision="fp8"), machine(16, 8, windows=True, commit_gb=5, bitsandbytes=True), REAL, CUDA)
+    assert nf4.placement.transformer_precision == "nf4"
+    with pytest.raises(BadSettings, match="fp8 weights to fit"):
+        with_fp8_compute(nf4)
+    fits = with_fp8_compute(plan(Wishes(precision="fp8"), machine(24, 32), REAL, CUDA))
+    assert fits.placement.memory == "gpu" and fits.placement.fp8_compute
+
+
+def test_speed_settings_this_computer_cannot_run_are_refused_before_loading(demo_models, monkeypatch):
+    job = Job(image="x.png", prompt="p", output="o.mp4", models=str(demo_models), device="cpu")
+    with pytest.raises(BadSettings, match="fp8 compute is not available: fp8 compute needs an NVIDIA GPU"):
+        plan_job(job.replace(fp8_compute=True))
+    monkeypatch.delenv("CXX", raising=False)
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    with pytest.raises(BadSettings, match="Cannot compile the model: .*C\\+\\+ compiler"):
+        plan_job(job.replace(compile=True))
+    with pytest.raises(BadSettings, match="cannot be combined with precision nf4"):
+        job.replace(fp8_compute=True, precision="nf4").validate()

@@ -102,9 +102,11 @@ def test_redo_one_section_with_a_new_seed_redoes_it_and_those_sampled_after(job)
     (["--variant", "sideways"], "Unknown variant"),
     (["--variant", "f1", "--end-image", "IMG"], "only with the original model"),
     (["--models", "/nonexistent/models"], "does not exist"),
+    (["--models", "MODELS", "--device", "cpu", "--fp8-compute"], "fp8 compute is not available"),
+    (["--fp8-compute", "--precision", "nf4"], "cannot be combined with precision nf4"),
 ])
 def test_cli_rejects_impossible_settings_with_one_clear_line(job, capsys, args, words):
-    args = [a.replace("IMG", job.image) for a in args]
+    args = [a.replace("IMG", job.image).replace("MODELS", job.models) for a in args]
     code = main(["render", "--image", job.image, "--prompt", "x", "--out", job.output, "--resolution", "128", *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1

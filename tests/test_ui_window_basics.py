@@ -196,3 +196,20 @@ def test_dragging_a_queued_job_in_the_list_reorders_the_queue(open_window, qtbot
     assert model.moveRow(model.index(0, 0).parent(), 2, model.index(0, 0).parent(), 0)   # what a drag does
     qtbot.waitUntil(lambda: [j.prompt for j in w.controller.queue.jobs] == ["three", "one", "two"], timeout=2000)
     assert [w.queue_panel.list.item(k).text().split("\n")[0] for k in range(3)] == ["three", "one", "two"]
+
+
+def test_speed_settings_reach_the_job_only_where_this_computer_offers_them(open_window, tmp_path):
+    w = open_window()
+    panel = w.sidebar.settings
+    panel.set_speed_support(None, None)
+    panel.compile.setChecked(True)
+    panel.fp8_compute.setChecked(True)
+    assert (panel.values()["compile"], panel.values()["fp8_compute"]) == (True, True)
+    panel.set_speed_support(None, "fp8 compute needs an NVIDIA GPU")
+    assert not panel.fp8_compute.isEnabled() and "needs an NVIDIA GPU" in panel.fp8_compute.toolTip()
+    assert panel.values()["fp8_compute"] is False and panel.values()["compile"] is True
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.prompt.set_text("waves")
+    w.enqueue()
+    queued = w.controller.queue.jobs[-1]
+    assert queued.compile and not queued.fp8_compute

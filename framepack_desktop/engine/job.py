@@ -50,6 +50,11 @@ class Job:
     keep_free_gb: float = 6.0
     device: str = "auto"
     attention: str = "auto"
+    # Speed (engine/speed.py): regional torch.compile of the transformer blocks, and fp8 matmuls on
+    # GPUs with fp8 tensor cores. Neither is on by default: compiling costs a minute on first use,
+    # and fp8 compute changes the result slightly (it is part of the sections' fingerprint).
+    compile: bool = False
+    fp8_compute: bool = False
     section_seeds: dict[int, int] = field(default_factory=dict)
     section_prompts: dict[int, str] = field(default_factory=dict)
     # Extension of a finished video (engine/extend.py): the job folder whose latents are the F1
@@ -122,6 +127,9 @@ class Job:
             raise bad(f"Unknown precision '{self.precision}': use one of {', '.join(PRECISIONS)}.")
         if self.memory not in MEMORY_MODES:
             raise bad(f"Unknown memory mode '{self.memory}': use one of {', '.join(MEMORY_MODES)}.")
+        if self.fp8_compute and self.precision in ("fp16", "fp32", "int8", "nf4"):
+            raise bad(f"fp8 compute replaces the transformer's matmuls with fp8 ones and cannot be combined with "
+                      f"precision {self.precision}: choose precision auto, bf16 or fp8, or turn fp8 compute off.")
         if self.extend_from and self.variant != "f1":
             raise bad("Extending a video works with the F1 (forward) model: set variant to 'f1'.")
         if self.extend_from and self.extend_frames < 1:

@@ -42,6 +42,10 @@ GENERATION_FIELDS = (
     "negative_prompt", "seconds", "variant", "resolution", "steps", "gs", "cfg", "rescale",
     "window", "sampler", "teacache", "end_influence", "models", "precision",
 )
+# Settings that change the latents but were added later: part of the fingerprint only when they
+# differ from their default, so sections saved before they existed keep their fingerprints.
+# (torch.compile and the attention backend are not here: they change rounding, not the method.)
+LATER_GENERATION_FIELDS = {"fp8_compute": False}
 
 
 class JobBusy(UserError):
@@ -56,6 +60,8 @@ def _file_digest(path: str | None) -> str:
 
 def job_fingerprint(job: Job) -> str:
     data = {name: getattr(job, name) for name in GENERATION_FIELDS}
+    data.update({name: getattr(job, name) for name, default in LATER_GENERATION_FIELDS.items()
+                 if getattr(job, name) != default})
     data["image"] = _file_digest(job.image)
     data["end_image"] = _file_digest(job.end_image)
     if job.extend_from:

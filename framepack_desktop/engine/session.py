@@ -55,6 +55,8 @@ class Placement:
     vae_tiling: bool = False
     vae_framewise: bool = True
     keep_image_encoder: bool = True
+    compile: bool = False
+    fp8_compute: bool = False
     prepared_root: Path | None = None
     reasons: tuple[str, ...] = ()
 
@@ -64,8 +66,11 @@ class Placement:
 
     def summary(self) -> str:
         precision = self.transformer_precision or str(self.transformer_dtype).removeprefix("torch.")
+        if self.fp8_compute:
+            precision = "fp8 compute"
         vae = "tiled" if self.vae_tiling else ("by frames" if self.vae_framewise else "one pass")
-        return f"{self.device}: transformer {precision}, {self.memory.replace('_', ' ')}; VAE decode {vae}"
+        compiled = ", compiled" if self.compile else ""
+        return f"{self.device}: transformer {precision}{compiled}, {self.memory.replace('_', ' ')}; VAE decode {vae}"
 
 
 class ModelSession:
@@ -113,21 +118,32 @@ class ModelSession:
 
     def transformer(self, models_dir: Path, variant: str, place: Placement):
         key = ("transformer", str(models_dir), variant, str(place.device), place.transformer_dtype,
-               place.transformer_precision, place.memory, place.offload)
+               place.transformer_precision, place.memory, place.offload, place.fp8_compute, place.compile)
         return self._get(key, lambda: self._load_transformer(models_dir, variant, place))
 
     def _load_transformer(self, models_dir: Path, variant: str, place: Placement):
+        """Load, then fp8 (before offloading hooks see the layers), offloading, compile (last, so
+        the compiled graphs hold the fp8 layers)."""
         from .models.offload import group_offload
+        from .speed import compile_blocks, enable_fp8
 
         on_device = not place.offloaded
+        # fp8 compute quantises the bf16 weights layer by layer on the GPU, so the whole bf16
+        # model never has to fit there: it is loaded (memory-mapped) on the CPU first.
         model = loader.load_transformer(
-            models_dir, variant, place.device if on_device else "cpu", place.transformer_dtype,
-            precision=place.transformer_precision, prepared_root=place.prepared_root,
+            models_dir, variant, place.device if on_device and not place.fp8_compute else "cpu",
+            place.transformer_dtype, precision=place.transformer_precision, prepared_root=place.prepared_root,
         )
+        if place.fp8_compute:
+            enable_fp8(model, place.device, keep_on=place.device if on_device else torch.device("cpu"))
+            if on_device:
+                model.to(place.device)
         if place.memory == "group_offload":
             group_offload(model, place.device, place.offload, keep_first_block=True)
         elif place.memory == "model_offload":
             self._share(place, model)
+        if place.compile:
+            compile_blocks(model, place.device)
         return model
 
     def vae(self, models_dir: Path, place: Placement):

@@ -86,6 +86,15 @@ def prepare_transformer(
     return SpeedSetup(backend, count_compiled_blocks(transformer), count_fp8_linears(transformer))
 
 
+def support(device: str | torch.device = "auto") -> tuple[str | None, str | None]:
+    """(why compile is not offered, why fp8 compute is not) on `device`, None where it is: what the
+    window asks once at start to enable its checkboxes. fp8's quality check runs when a job loads."""
+    if str(device) == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    return compile_unavailable(device), fp8_hardware(device)
+
+
 # ----- attention backend -----
 def attention_candidates(device: torch.device) -> list[str]:
     """Backends "auto" may try on `device`, best first; always ends with "native"."""
@@ -257,11 +266,17 @@ class Float8Linear(nn.Module):
         self.bias = None if bias is None else nn.Parameter(bias, requires_grad=False)
 
     @classmethod
-    def from_linear(cls, linear: nn.Linear, rowwise: bool = True) -> "Float8Linear":
-        w = linear.weight.detach().float()
+    def from_linear(cls, linear: nn.Linear, rowwise: bool = True, work_device: torch.device | None = None,
+                    keep_on: torch.device | None = None) -> "Float8Linear":
+        """Quantise `linear`; the arithmetic runs on `work_device` (default: where the weight is)
+        and the result is kept on `keep_on` (default: the work device)."""
+        w = linear.weight.detach().to(work_device or linear.weight.device).float()
         scale = _scale(w, rowwise)
         q = (w / scale).clamp(-E4M3_MAX, E4M3_MAX).to(E4M3)
         bias = None if linear.bias is None else linear.bias.detach().clone()
+        if keep_on is not None:
+            q, scale = q.to(keep_on), scale.to(keep_on)
+            bias = None if bias is None else bias.to(keep_on)
         return cls(q, scale.reshape(-1) if rowwise else scale.reshape(1), bias, rowwise)
 
     @property
@@ -315,11 +330,16 @@ def fp8_layers(transformer: nn.Module) -> list[tuple[nn.Module, str, nn.Linear]]
     return found
 
 
-def convert_to_fp8(transformer: nn.Module, rowwise: bool = True) -> int:
-    """Replace the blocks' eligible linear layers by Float8Linear, in place; returns how many."""
+def convert_to_fp8(transformer: nn.Module, rowwise: bool = True, work_device: torch.device | None = None,
+                   keep_on: torch.device | None = None) -> int:
+    """Replace the blocks' eligible linear layers by Float8Linear, in place; returns how many.
+
+    Layer by layer, so a model on the CPU is quantised on the GPU (`work_device`) without ever
+    being whole there; `keep_on` is where the fp8 weights stay (the GPU, or RAM for offloading).
+    """
     layers = fp8_layers(transformer)
     for parent, name, linear in layers:
-        setattr(parent, name, Float8Linear.from_linear(linear, rowwise))
+        setattr(parent, name, Float8Linear.from_linear(linear, rowwise, work_device, keep_on))
     return len(layers)
 
 
@@ -505,12 +525,16 @@ def fp8_unavailable(device: torch.device, config: Mapping) -> str | None:
     return None
 
 
-def enable_fp8(transformer: nn.Module, device: torch.device) -> int:
-    """Switch the transformer's blocks to fp8 compute where offered; returns the fp8 layer count."""
+def enable_fp8(transformer: nn.Module, device: torch.device, keep_on: torch.device | None = None) -> int:
+    """Switch the transformer's blocks to fp8 compute where offered; returns the fp8 layer count.
+
+    The quantisation runs on `device`; the fp8 weights stay on `keep_on` (default `device`).
+    """
+    device = torch.device(device)
     problem = fp8_unavailable(device, transformer.config)
     if problem:
-        raise BadSettings(f"fp8 compute is not available: {problem}. Choose bf16.")
+        raise BadSettings(f"fp8 compute is not available: {problem}. Turn fp8 compute off.")
     # Row-scaled kernels exist for bf16 output only; other dtypes get one scale per tensor.
     rowwise = transformer.dtype == torch.bfloat16 and fp8_rowwise_works(device)
-    convert_to_fp8(transformer, rowwise)
+    convert_to_fp8(transformer, rowwise, work_device=device, keep_on=keep_on or device)
     return count_fp8_linears(transformer)

@@ -837,7 +837,10 @@ def run_gui(argv: list[str]) -> int:
     from ..engine.preload import preload
 
     preload()       # the model libraries' import litter goes before the GC policy freezes survivors
+    from ..engine.speed import support
+
     window = MainWindow(paths, settings, run_job=run_job, session_factory=ModelSession)
+    window.sidebar.settings.set_speed_support(*support())
     window.gc_policy.install()
     reporter.crashed.connect(window.show_crash)
     app.styleHints().colorSchemeChanged.connect(window.follow_system_theme)

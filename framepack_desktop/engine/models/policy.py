@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import torch
 
+from ..errors import BadSettings
 from ..images import buckets
 from ..job import Job
 from ..session import Placement
@@ -30,6 +31,7 @@ def choose_placement(job: Job) -> Placement:
 def plan_job(job: Job, machine: Machine | None = None) -> Plan:
     """The preflight's plan for `job`: placement, estimated needs and reasons."""
     device = job_device(job)
+    check_speed_settings(job, device)
     models_dir = resolve_models_dir(job.models)
     sources = transformer_sources(models_dir, job.variant)
     source = pick(sources, job.precision if job.precision != "auto" else "bf16")
@@ -39,8 +41,41 @@ def plan_job(job: Job, machine: Machine | None = None) -> Plan:
         precision=job.precision, memory=job.memory, keep_free_gb=job.keep_free_gb, height=height, width=width,
         window=job.window, transformer_forms=tuple(s.stored for s in sources), gguf=source.kind == "gguf",
     )
+    if job.fp8_compute:
+        # Float8Linear holds the block matmuls' weights in e4m3, so the memory plan is fp8's.
+        wishes = replace(wishes, precision="fp8")
     result = plan(wishes, machine or probe(device, models_dir), sizes, base_placement(device))
-    return replace(result, placement=replace(result.placement, prepared_root=prepared_root(models_dir)))
+    result = replace(result, placement=replace(result.placement, prepared_root=prepared_root(models_dir),
+                                               compile=job.compile))
+    return with_fp8_compute(result) if job.fp8_compute else result
+
+
+def check_speed_settings(job: Job, device: torch.device) -> None:
+    """Refuse, before anything loads, speed settings this computer cannot run."""
+    from ..speed import compile_unavailable, fp8_hardware
+
+    if job.fp8_compute:
+        problem = fp8_hardware(device)
+        if problem:
+            raise BadSettings(f"fp8 compute is not available: {problem}. Turn fp8 compute off.")
+    if job.compile:
+        problem = compile_unavailable(device)
+        if problem:
+            raise BadSettings(f"Cannot compile the model: {problem}. Turn compilation off.")
+
+
+def with_fp8_compute(result: Plan) -> Plan:
+    """The fp8-sized plan, loading the transformer from its bf16 weights (quantised once, per row)
+    instead of a saved fp8 form (which would round every weight twice)."""
+    place = result.placement
+    if place.transformer_precision != "fp8":
+        raise BadSettings(f"fp8 compute needs the transformer's fp8 weights to fit, and they do not here "
+                          f"(the plan is {place.summary()}). Turn fp8 compute off.")
+    reasons = (*place.reasons, "fp8 compute: the blocks' matmuls run on fp8 tensor cores (e4m3, scaled per "
+               "weight row and per token), made from the bf16 weights while loading")
+    place = replace(place, transformer_precision=None, transformer_dtype=torch.bfloat16, fp8_compute=True,
+                    reasons=reasons)
+    return replace(result, placement=place, needs=replace(result.needs, disk=0))
 
 
 def job_device(job: Job) -> torch.device:
