@@ -28,7 +28,7 @@ import json
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -265,6 +265,11 @@ def measure(args: argparse.Namespace) -> dict:
     if args.fp8:
         result["fp8"] = fp8_runs(transformer, place, inputs, args, flops, peak, meter, runs)
 
+    if args.offload_sweep:
+        transformer = None
+        free_memory()
+        result["offload_sweep"] = offload_sweep(source, place, inputs, args, flops, peak, meter)
+
     if not args.no_decode:
         transformer = None
         free_memory()
@@ -298,6 +303,34 @@ def cap_vram(device: torch.device, gigabytes: float) -> None:
         raise SystemExit("--vram-cap-gb needs a GPU")
     total = torch.cuda.get_device_properties(device).total_memory
     torch.cuda.set_per_process_memory_fraction(min(1.0, gigabytes * 1e9 / total), device)
+
+
+OFFLOAD_SWEEP = ((1, False), (1, True), (2, False), (2, True), (4, False))
+
+
+def offload_sweep(source, place, inputs, args, flops, peak, meter) -> list[dict]:
+    """s/it and peak VRAM of group offloading per (blocks per group, record_stream), through the
+    engine's session (weights pinned or not as the policy chose), `--sweep-steps` steps each."""
+    if not isinstance(source, FolderModels) or place.device.type != "cuda":
+        raise SystemExit("--offload-sweep needs a GPU and a models folder (--models; see benchmarks.random_models_dir)")
+    rows = []
+    for blocks, record in OFFLOAD_SWEEP:
+        offload = replace(place.offload, use_stream=True, blocks_per_group=blocks, record_stream=record)
+        trial = replace(place, memory="group_offload", offload=offload)
+        torch.cuda.reset_peak_memory_stats(place.device)
+        row = {"offload": offload.describe(), "blocks_per_group": blocks, "record_stream": record}
+        try:
+            with meter.phase(f"group offload: {offload.describe()}"):
+                model = source.session.transformer(source.models_dir, source.variant, trial)
+                speed.choose_attention(model, place.device, args.attention if args.attention != "all" else "auto")
+                run = sample_section(model, trial, inputs, args.sweep_steps, None, offload.describe(), flops, peak)
+            row.update(s_per_it=run.s_per_it, peak_vram_gb=torch.cuda.max_memory_allocated(place.device) / 1e9)
+        except torch.OutOfMemoryError as e:
+            row.update(s_per_it=None, error=f"out of memory: {str(e).splitlines()[0]}")
+        model = None
+        source.session.release()
+        rows.append(row)
+    return rows
 
 
 def attention_sweep(transformer, place, inputs, args, flops, peak, meter) -> list[dict]:
@@ -357,6 +390,9 @@ def table(result: dict) -> str:
         lines.append(f"attention {row['backend']:28} " + (f"{row['s_per_it']:.3f} s/it" if row["usable"] else "not usable"))
     if "fp8" in result:
         lines.append(f"fp8: {result['fp8']}")
+    for row in result.get("offload_sweep", []):
+        lines.append(f"group offload {row['offload']:58} " + (
+            f"{row['s_per_it']:.3f} s/it, peak VRAM {row['peak_vram_gb']:.2f} GB" if row["s_per_it"] else row["error"]))
     if "decode" in result:
         lines.append(f"VAE decode of a section ({result['decode']['frames']} frames): "
                      + ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in result["decode"].items() if k.endswith("_s")))
@@ -378,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sweep-steps", type=int, default=6, help="steps per backend with --attention all")
     p.add_argument("--compile", action="store_true", help="regional torch.compile of the transformer blocks")
     p.add_argument("--fp8", action="store_true", help="check and time fp8 compute (Ada/Hopper/Blackwell)")
+    p.add_argument("--offload-sweep", action="store_true",
+                   help="time group offloading per blocks-per-group and record_stream (GPU, --models folder)")
     p.add_argument("--no-baseline", action="store_true", help="skip diffusers' pipeline")
     p.add_argument("--no-decode", action="store_true", help="skip the VAE decode")
     p.add_argument("--precision", default="auto", help="the job's precision (models folder only): auto, bf16, fp8, ...")

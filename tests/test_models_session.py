@@ -87,9 +87,11 @@ def test_the_cache_stays_within_its_budget(tmp_path, demo_models):
     assert len(list((tmp_path / "cache").glob("*.safetensors"))) <= 1
 
 
-def test_group_offloading_keeps_the_outputs_and_the_first_block_resident(demo_models):
+@pytest.mark.parametrize("offload", [Offload(use_stream=True, pinned=False),
+                                     Offload(use_stream=True, pinned=True, blocks_per_group=2, record_stream=True)])
+def test_group_offloading_keeps_the_outputs_and_the_first_block_resident(demo_models, offload):
     plain = ModelSession(prompt_cache_dir=None).transformer(demo_models, "original", CPU)
-    place = replace(CPU, memory="group_offload", offload=Offload(use_stream=True, pinned=False))
+    place = replace(CPU, memory="group_offload", offload=offload)
     model = ModelSession(prompt_cache_dir=None).transformer(demo_models, "original", place)
     assert not has_group_hook(model.transformer_blocks[0])
     assert all(has_group_hook(b) for b in model.single_transformer_blocks)

@@ -70,7 +70,10 @@ class Placement:
             precision = "fp8 compute"
         vae = "tiled" if self.vae_tiling else ("by frames" if self.vae_framewise else "one pass")
         compiled = ", compiled" if self.compile else ""
-        return f"{self.device}: transformer {precision}{compiled}, {self.memory.replace('_', ' ')}; VAE decode {vae}"
+        memory = self.memory.replace('_', ' ')
+        if self.memory == "group_offload":
+            memory += f" ({self.offload.describe()})"
+        return f"{self.device}: transformer {precision}{compiled}, {memory}; VAE decode {vae}"
 
 
 class ModelSession:

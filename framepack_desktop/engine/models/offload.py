@@ -31,10 +31,25 @@ VAE_PARTS = ("encoder", "decoder", "quant_conv", "post_quant_conv")
 
 @dataclass(frozen=True)
 class Offload:
-    """How group offloading runs: streams (prefetch) and whether weights get a pinned RAM copy."""
+    """How group offloading runs: streams (prefetch), whether weights get a pinned RAM copy, how
+    many blocks move together, and `record_stream`.
+
+    The policy's defaults are the memory-safe ones. Without `record_stream` diffusers waits for the
+    GPU after each group before releasing it, so at most the computing group and the prefetched one
+    are on the GPU (what the memory plan counts). With it nothing waits, which hides the launch gaps
+    between blocks, but the CPU may then run many blocks ahead of the GPU and each of them holds its
+    weights until the GPU has passed it: on the small cards that stream, that can be the whole model.
+    `benchmarks/bench_speed.py --offload-sweep` measures the combinations under a VRAM cap.
+    """
 
     use_stream: bool = True
     pinned: bool = True
+    blocks_per_group: int = 1
+    record_stream: bool = False
+
+    def describe(self) -> str:
+        stream = "CUDA stream" + (" + record_stream" if self.record_stream else "") if self.use_stream else "no stream"
+        return f"{self.blocks_per_group} block(s) per group, {stream}, {'pinned' if self.pinned else 'pinned per group'}"
 
 
 def group_offload(model: "torch.nn.Module", device: "torch.device", settings: Offload, keep_first_block: bool) -> None:
@@ -51,7 +66,8 @@ def group_offload(model: "torch.nn.Module", device: "torch.device", settings: Of
     try:
         apply_group_offloading(
             model, onload_device=device, offload_device=torch.device("cpu"), offload_type="block_level",
-            num_blocks_per_group=1, use_stream=stream, low_cpu_mem_usage=not settings.pinned,
+            num_blocks_per_group=settings.blocks_per_group, use_stream=stream,
+            record_stream=stream and settings.record_stream, low_cpu_mem_usage=not settings.pinned,
         )
     finally:
         if first is not None:
