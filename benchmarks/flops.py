@@ -135,3 +135,25 @@ def mfu(flops_per_call: float, seconds_per_call: float, peak_flops: float | None
     if not peak_flops or seconds_per_call <= 0:
         return None
     return flops_per_call / seconds_per_call / peak_flops
+
+
+def vae_decode_flops(config: Mapping, latent_frames: int, latent_height: int, latent_width: int,
+                     framewise: bool, tiled: bool) -> int:
+    """FLOPs of one VAE decode, counted by torch's FLOP counter on a shape-only (meta) model.
+
+    The HunyuanVideo VAE is 3D convolutions and a mid-block attention; frame chunks and spatial
+    tiles overlap, so by-frames and tiled decodes compute more than one pass over the section.
+    """
+    import torch
+    from diffusers import AutoencoderKLHunyuanVideo
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        vae = AutoencoderKLHunyuanVideo(**config)
+    vae.use_framewise_decoding = framewise
+    vae.enable_tiling() if tiled else vae.disable_tiling()
+    vae.use_framewise_decoding = framewise
+    z = torch.empty(1, vae.config.latent_channels, latent_frames, latent_height, latent_width, device="meta")
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        vae.decode(z, return_dict=False)
+    return counter.get_total_flops()

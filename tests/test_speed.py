@@ -10,7 +10,8 @@ from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from benchmarks.flops import mfu, packed_tokens, transformer_flops
+from benchmarks.bench_models import FULL_VAE_CONFIG
+from benchmarks.flops import mfu, packed_tokens, transformer_flops, vae_decode_flops
 from framepack_desktop.engine import speed
 from framepack_desktop.engine.errors import BadSettings
 from framepack_desktop.engine.models.demo import TRANSFORMER_CONFIG
@@ -40,6 +41,21 @@ def predict(model, kwargs):
 
 
 # ----- FLOP counter -----
+def test_a_section_decode_costs_as_much_as_a_sampling_step_and_chunking_adds_work():
+    # 2w = 18 latents at the 544x704 bucket -> 69 frames (meta tensors: shapes only, nothing allocated)
+    one_pass = vae_decode_flops(FULL_VAE_CONFIG, 18, 68, 88, framewise=False, tiled=False)
+    by_frames = vae_decode_flops(FULL_VAE_CONFIG, 18, 68, 88, framewise=True, tiled=False)
+    assert 4e14 < one_pass < by_frames   # overlapping frame chunks are computed twice
+    half = vae_decode_flops(FULL_VAE_CONFIG, 9, 68, 88, framewise=False, tiled=False)
+    assert 0.4 < half / one_pass < 0.6
+
+
+def test_cudnn_autotuning_is_switched_on_for_gpus_only(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    assert not speed.tune_convolutions(CPU) and torch.backends.cudnn.benchmark is False
+    assert speed.tune_convolutions(torch.device("cuda")) and torch.backends.cudnn.benchmark is True
+
+
 @pytest.mark.parametrize("config", [TRANSFORMER_CONFIG, WIDER], ids=["demo", "deeper"])
 def test_flop_count_equals_torch_flop_counter(config):
     """Every matmul, convolution and attention of the forward, counted from shapes alone."""

@@ -43,7 +43,7 @@ from .sampling.schedule import flux_mu, shifted_sigmas
 from .sampling.teacache import step_cache
 from .models.policy import choose_placement
 from .session import ModelSession, Placement
-from .speed import prepare_transformer
+from .speed import prepare_transformer, tune_convolutions
 from .video.blend import crossfade, pixels_to_uint8
 from .video.framestore import FrameStore
 from .video.mp4 import write_mp4
@@ -223,6 +223,8 @@ class _JobRun:
         yield ev.Status("Loading the video model")
         transformer = self.session.transformer(models_dir, job.variant, place)
         self.log(f"transformer: {prepare_transformer(transformer, place.device, attention=job.attention).describe()}")
+        if tune_convolutions(place.device):
+            self.log("VAE: cuDNN picks the fastest convolution algorithms (timed at the first decode)")
         self.check()
 
         history = ctx.initial_history(start_latent, job.variant)

@@ -95,6 +95,21 @@ def support(device: str | torch.device = "auto") -> tuple[str | None, str | None
     return compile_unavailable(device), fp8_hardware(device)
 
 
+# ----- convolutions (the VAE) -----
+def tune_convolutions(device: torch.device) -> bool:
+    """Let cuDNN time its 3D-convolution algorithms once per shape and keep the fastest.
+
+    A section's VAE decode at the 640 bucket is ~640 TFLOP of 3D convolutions by frames (counted
+    with torch's FLOP counter, docs/BENCHMARKS.md): as much work as a sampling step, done while the
+    user waits for the section to appear. Every section after the first decodes the same shapes,
+    so the one-off timing pays for itself from the second section on. Returns whether it is on.
+    """
+    if torch.device(device).type != "cuda":
+        return False
+    torch.backends.cudnn.benchmark = True
+    return True
+
+
 # ----- attention backend -----
 def attention_candidates(device: torch.device) -> list[str]:
     """Backends "auto" may try on `device`, best first; always ends with "native"."""
