@@ -213,3 +213,30 @@ def test_speed_settings_reach_the_job_only_where_this_computer_offers_them(open_
     w.enqueue()
     queued = w.controller.queue.jobs[-1]
     assert queued.compile and not queued.fp8_compute
+
+
+def test_run_gui_preloads_the_model_libraries_and_offers_only_what_this_computer_runs(qtbot, monkeypatch, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    import framepack_desktop.engine.preload as preload_module
+    import framepack_desktop.ui.main_window as main_window
+    from framepack_desktop.engine import speed
+
+    monkeypatch.setenv("FRAMEPACK_DESKTOP_HOME", str(tmp_path / "home"))
+    save_settings(AppPaths.default().ensure(), Settings(models_dir="demo"))
+    calls, shown = [], []
+    real_preload = preload_module.preload
+    monkeypatch.setattr(preload_module, "preload", lambda: (calls.append("preload"), real_preload()))
+
+    def exec_instead(*args):
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        shown.append((calls[:], window.sidebar.settings.compile.isEnabled(), window.sidebar.settings.fp8_compute))
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", exec_instead)
+    assert main_window.run_gui(["framepack-desktop"]) == 0
+    (preloaded, compile_enabled, fp8_box), = shown
+    assert preloaded == ["preload"]  # before the window showed
+    compile_problem, fp8_problem = speed.support()
+    assert compile_enabled == (compile_problem is None)
+    assert not fp8_box.isEnabled() and fp8_problem in fp8_box.toolTip()  # this machine has no GPU
