@@ -170,3 +170,12 @@ def test_a_disk_filling_up_during_a_write_is_a_user_error(tmp_path, monkeypatch)
     monkeypatch.undo()
     with FrameStore.open(tmp_path) as after:
         assert after.valid_ranges == ((0, 2),)
+
+
+def test_keep_only_forgets_frames_outside_a_span_on_disk_too(tmp_path):
+    store = FrameStore.create(tmp_path / "s", 10, 2, 2)
+    store.write(0, np.full((10, 2, 2, 3), 7, np.uint8))
+    store.keep_only(3, 8)
+    assert store.valid_ranges == ((3, 8),)
+    assert FrameStore.open(tmp_path / "s").valid_ranges == ((3, 8),)
+    assert store.read_range(3, 8).min() == 7

@@ -97,6 +97,28 @@ def test_redo_one_section_with_a_new_seed_redoes_it_and_those_sampled_after(job)
     assert isinstance(redo[-1], ev.Finished)
 
 
+@pytest.mark.parametrize("variant, section, redone", [("original", 1, [1, 0]), ("f1", 2, [2, 3])])
+def test_a_redo_decodes_only_the_changed_sections_and_gives_the_frames_of_a_fresh_run(
+        job, tmp_path, variant, section, redone):
+    job = job.replace(variant=variant)
+    list(run_job(job))
+    redo = job.replace(section_seeds={section: 99})
+    events = list(run_job(redo))
+    assert [e.section for e in events if isinstance(e, ev.StepProgress) and e.step == 1] == redone
+    assert [e.section for e in events if isinstance(e, ev.SectionDecoded)] == redone
+    started = events[0]
+    unchanged = [s for s in range(job.num_sections) if s not in redone]
+    first, last = redo.section_frames(min(unchanged)), redo.section_frames(max(unchanged))
+    # the untouched sections' frames are ready at once (short of the overlap the redo re-blends)
+    assert started.ready_end > started.ready_start
+    assert started.ready_start <= first[0] + 4 * job.window and started.ready_end >= last[1] - 4 * job.window
+    fresh = redo.replace(output=str(tmp_path / "fresh.mp4"))
+    assert isinstance(list(run_job(fresh))[-1], ev.Finished)
+    ours = FrameStore.open(tmp_path / "out.job" / "frames").read_range(0, job.num_frames)
+    theirs = FrameStore.open(tmp_path / "fresh.job" / "frames").read_range(0, job.num_frames)
+    assert np.array_equal(ours, theirs)
+
+
 @pytest.mark.parametrize("args,words", [
     (["--seconds", "0"], "more than 0 seconds"),
     (["--variant", "sideways"], "Unknown variant"),

@@ -58,14 +58,17 @@ def open_job_store(folder: JobFolder, entries: list[str], spans: list[Span], num
         agreed = 0
         while agreed < min(len(decoded), len(entries)) and decoded[agreed] == entries[agreed]:
             agreed += 1
-        if agreed == len(decoded):   # else another chain's frames (a redo): start anew
-            keep = agreed
-            while keep > 0 and not _covers(store.valid_ranges, spans[keep]):
-                keep -= 1
+        keep = agreed
+        while keep > 0 and not _covers(store.valid_ranges, spans[keep]):
+            keep -= 1
+        if agreed == len(decoded) and keep < len(decoded) - 1:
             # A write cut short by a crash costs the last section; losing more means damage.
-            if keep < len(decoded) - 1:
-                notes.append("The frame store holds fewer frames than recorded: the missing ones are made "
-                             "again from the saved sections, which are all kept.")
+            notes.append("The frame store holds fewer frames than recorded: the missing ones are made "
+                         "again from the saved sections, which are all kept.")
+        if keep and agreed < len(decoded):
+            # A redo (or another take): the frames of the sections before the first changed one
+            # stay; those of the old take after it are no longer valid.
+            store.keep_only(*spans[keep])
     if store is None or keep == 0:
         if store is not None:
             store.close()

@@ -251,6 +251,16 @@ class FrameStore:
             with self._lock:
                 self._valid = valid
 
+    def keep_only(self, a: int, b: int) -> None:
+        """Forget every valid frame outside [a, b) (their pixels stay until overwritten)."""
+        with self._write_lock:
+            on_disk = self.valid_ranges
+            kept = _remove_range(_remove_range(on_disk, 0, a), b, self.num_frames)
+            if kept != on_disk:
+                self._write_index(self.folder, self.num_frames, self.height, self.width, kept)
+                with self._lock:
+                    self._valid = kept
+
     # ----- reading -----
     def read_range(self, a: int, b: int) -> np.ndarray:
         """Frames [a, b) as a new (b - a) x H x W x 3 uint8 array; all must be valid."""
