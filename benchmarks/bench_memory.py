@@ -39,6 +39,7 @@ VRAM_TOLERANCE = 0.02   # issue 7: peak VRAM of a 60 s job within 2 % of a 5 s j
 LINEAR_R2 = 0.98
 _DECODING = re.compile(r"^Decoding section \d+ of \d+$")
 _DONE = re.compile(r"^section \d+/\d+ done:")
+_READY = re.compile(r"ready ([0-9.]+) s after sampling")
 
 
 @dataclass
@@ -61,6 +62,7 @@ class JobResult:
     offline_encode_cpu_s: float
     section_peak_slope_mb: float | None
     max_vram_mb: float | None = None
+    timeline_latency_s: float | None = None   # median: last sampling step -> frames in the store
 
     def phase(self, name: str) -> Phase:
         return next(p for p in self.phases if p.name == name)
@@ -183,6 +185,7 @@ def measure(args: argparse.Namespace) -> dict:
         out = work / f"len{seconds:g}.mp4"
         run, frames = render_job(image, models, seconds, args.steps, args.resolution, args.device, out)
         phases, engine_encode = phases_of(run)
+        latencies = [float(m.group(1)) for _, line in run.lines if _DONE.match(line) and (m := _READY.search(line))]
         offline_wall, offline_cpu = encode_offline(out.with_suffix(".job"), args.encode_repeats)
         result = JobResult(
             seconds=seconds, frames=frames, sections=sum(p.name.startswith("decode") for p in phases),
@@ -190,6 +193,7 @@ def measure(args: argparse.Namespace) -> dict:
             offline_encode_s=offline_wall, offline_encode_cpu_s=offline_cpu,
             section_peak_slope_mb=section_peak_slope(phases),
             max_vram_mb=None if run.max_vram_bytes is None else run.max_vram_bytes / MB,
+            timeline_latency_s=float(np.median(latencies)) if latencies else None,
         )
         results.append(result)
         print(summary_line(result), file=sys.stderr, flush=True)
@@ -252,7 +256,8 @@ def summary_line(r: JobResult) -> str:
             f"decode {np.median([p.seconds for p in decodes]):6.1f} s/section  "
             f"mp4 {r.engine_encode_s:6.2f} s (engine) {r.offline_encode_s:6.2f} s (again, {r.offline_encode_cpu_s:.1f} s CPU)  "
             f"per-section peak slope {slope}  wall {r.wall_s:7.1f} s"
-            + ("" if r.max_vram_mb is None else f"  peak VRAM {r.max_vram_mb:8.1f} MB"))
+            + ("" if r.max_vram_mb is None else f"  peak VRAM {r.max_vram_mb:8.1f} MB")
+            + ("" if r.timeline_latency_s is None else f"  on the timeline {r.timeline_latency_s:.2f} s after sampling"))
 
 
 def report(result: dict) -> str:

@@ -54,7 +54,8 @@ class Progress:
             self.done += 1
             self._line(f"section {self.done}/{self.sections} done: frames {event.start_frame}-"
                        f"{event.start_frame + len(event.frames) - 1}"
-                       f"{f', {event.skipped_steps} steps cached' if event.skipped_steps else ''}")
+                       f"{f', {event.skipped_steps} steps cached' if event.skipped_steps else ''}"
+                       f"{f', ready {event.latency_s:.1f} s after sampling' if event.latency_s is not None else ''}")
         elif isinstance(event, ev.Finished):
             self._line(f"done in {format_seconds(event.seconds)}: {event.video}")
         elif isinstance(event, ev.Cancelled):

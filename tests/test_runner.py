@@ -105,7 +105,9 @@ def test_a_redo_decodes_only_the_changed_sections_and_gives_the_frames_of_a_fres
     redo = job.replace(section_seeds={section: 99})
     events = list(run_job(redo))
     assert [e.section for e in events if isinstance(e, ev.StepProgress) and e.step == 1] == redone
-    assert [e.section for e in events if isinstance(e, ev.SectionDecoded)] == redone
+    decoded = [e for e in events if isinstance(e, ev.SectionDecoded)]
+    assert [e.section for e in decoded] == redone
+    assert all(e.latency_s is not None and e.latency_s > 0 for e in decoded)  # sampled now: timed
     started = events[0]
     unchanged = [s for s in range(job.num_sections) if s not in redone]
     first, last = redo.section_frames(min(unchanged)), redo.section_frames(max(unchanged))
@@ -117,6 +119,15 @@ def test_a_redo_decodes_only_the_changed_sections_and_gives_the_frames_of_a_fres
     ours = FrameStore.open(tmp_path / "out.job" / "frames").read_range(0, job.num_frames)
     theirs = FrameStore.open(tmp_path / "fresh.job" / "frames").read_range(0, job.num_frames)
     assert np.array_equal(ours, theirs)
+
+
+def test_sections_decoded_from_saved_latents_have_no_sampling_latency(job, tmp_path):
+    list(run_job(job))
+    (tmp_path / "out.job" / "decoded.json").unlink()
+    events = list(run_job(job))
+    decoded = [e for e in events if isinstance(e, ev.SectionDecoded)]
+    assert len(decoded) == job.num_sections and all(e.latency_s is None for e in decoded)
+    assert not any(isinstance(e, ev.StepProgress) for e in events)
 
 
 @pytest.mark.parametrize("args,words", [

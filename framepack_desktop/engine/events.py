@@ -74,6 +74,9 @@ class SectionDecoded:
     ready_end: int
     frame_store: str           # path of the disk frame store holding every decoded frame
     skipped_steps: int = 0     # steps the step cache skipped in this section
+    # Seconds from the section's last sampling step to its frames being in the store (saving the
+    # latents, decoding, blending, writing); None for a section taken from disk.
+    latency_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,7 @@ class _JobRun:
             before, generated_before = (history if prev_tail is None else None), generated
             noted = len(folder.notes)
             latents = folder.load_section(section, prints[section])
-            skipped = 0
+            skipped, sampled_at = 0, None
             if latents is None:
                 for note in folder.notes[noted:]:
                     yield ev.Status(note, notice=True)
@@ -259,6 +259,7 @@ class _JobRun:
                     image_embeds, steps_left, n - order,
                 )
                 latents, skipped = yield from sampler
+                sampled_at = time.monotonic()
                 steps_left -= job.steps
                 folder.save_section(section, latents, prints[section])
             history = ctx.add_to_history(job.variant, history, latents, order, n, start_latent)
@@ -281,8 +282,10 @@ class _JobRun:
             folder.set_decoded(decoded)
             self.eta.decode_s = time.monotonic() - t
             a, b = self.store.valid_span()
-            self.log(f"section {section}: frames {start}..{start + len(frames) - 1} decoded ({skipped} steps cached)")
-            yield ev.SectionDecoded(section, order, start, frames, a, b, str(self.store.folder), skipped)
+            latency = None if sampled_at is None else time.monotonic() - sampled_at
+            after = "" if latency is None else f", on the timeline {latency:.2f} s after sampling"
+            self.log(f"section {section}: frames {start}..{start + len(frames) - 1} decoded ({skipped} steps cached{after})")
+            yield ev.SectionDecoded(section, order, start, frames, a, b, str(self.store.folder), skipped, latency)
 
         yield ev.Status("Writing the MP4")
         self.check()
