@@ -158,9 +158,12 @@ def test_speed_settings_are_applied_at_load_and_a_change_reloads(demo_models, mo
     assert speed.count_compiled_blocks(fast) == blocks
     assert session.transformer(demo_models, "original", replace(CPU, fp8_compute=True, compile=True)) is fast
 
-    plain = session.transformer(demo_models, "original", CPU)  # the settings went off: a fresh model
+    eager = session.transformer(demo_models, "original", replace(CPU, fp8_compute=True))
+    assert eager is fast and speed.count_compiled_blocks(eager) == 0  # compile off: no reload
+    plain = session.transformer(demo_models, "original", CPU)  # fp8 off: other weights, a fresh model
     assert plain is not fast
     assert speed.count_fp8_linears(plain) == 0 and speed.count_compiled_blocks(plain) == 0
+    assert speed.count_compiled_blocks(session.transformer(demo_models, "original", replace(CPU, compile=True))) == blocks
 
     fp8 = session.transformer(demo_models, "original", replace(CPU, fp8_compute=True))
     inputs = _framepack_inputs(plain, window=3)

@@ -25,6 +25,7 @@ import torch
 from .conditioning import PromptEmbeds, encode_prompt
 from .models import loader
 from .models.offload import Offload
+from .speed import set_compiled
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +122,16 @@ class ModelSession:
 
     def transformer(self, models_dir: Path, variant: str, place: Placement):
         key = ("transformer", str(models_dir), variant, str(place.device), place.transformer_dtype,
-               place.transformer_precision, place.memory, place.offload, place.fp8_compute, place.compile)
-        return self._get(key, lambda: self._load_transformer(models_dir, variant, place))
+               place.transformer_precision, place.memory, place.offload, place.fp8_compute)
+        model = self._get(key, lambda: self._load_transformer(models_dir, variant, place))
+        set_compiled(model, place.device, place.compile)
+        return model
 
     def _load_transformer(self, models_dir: Path, variant: str, place: Placement):
-        """Load, then fp8 (before offloading hooks see the layers), offloading, compile (last, so
-        the compiled graphs hold the fp8 layers)."""
+        """Load, then fp8 (before offloading hooks see the layers), then offloading. Compiling
+        comes after (`set_compiled`), so the compiled graphs hold the fp8 layers."""
         from .models.offload import group_offload
-        from .speed import compile_blocks, enable_fp8
+        from .speed import enable_fp8
 
         on_device = not place.offloaded
         # fp8 compute quantises the bf16 weights layer by layer on the GPU, so the whole bf16
@@ -145,8 +148,6 @@ class ModelSession:
             group_offload(model, place.device, place.offload, keep_first_block=True)
         elif place.memory == "model_offload":
             self._share(place, model)
-        if place.compile:
-            compile_blocks(model, place.device)
         return model
 
     def vae(self, models_dir: Path, place: Placement):

@@ -241,6 +241,21 @@ def count_compiled_blocks(transformer: nn.Module) -> int:
     return sum(getattr(b, "_compiled_call_impl", None) is not None for b in blocks)
 
 
+def set_compiled(transformer: nn.Module, device: torch.device, on: bool) -> int:
+    """Compile the blocks, or return them to eager, in place; returns how many are compiled.
+
+    A model kept between jobs changes mode without reloading its weights: compiling is lazy (the
+    first call compiles), and going back to eager only drops the compiled wrappers.
+    """
+    blocks = [*transformer.transformer_blocks, *transformer.single_transformer_blocks]
+    if on and count_compiled_blocks(transformer) < len(blocks):
+        compile_blocks(transformer, device)
+    elif not on:
+        for block in blocks:
+            block._compiled_call_impl = None
+    return count_compiled_blocks(transformer)
+
+
 def compile_blocks(transformer: nn.Module, device: torch.device, cache_dir: Path | None = None,
                    **options) -> int:
     """Compile every double and single transformer block in place; returns how many.
