@@ -418,7 +418,7 @@ def table(result: dict) -> str:
     for row in result.get("decode", []):
         mfu = "" if row["mfu"] is None else f", MFU {row['mfu'] * 100:.0f}%"
         lines.append(f"VAE decode of a section ({row['frames']} frames, {row['variant']}): first {row['first_s']:.2f} s, "
-                     f"warm {row['warm_s']:.2f} s ({row['tflop']:.0f} TFLOP{mfu})")
+                     f"warm {row['warm_s']:.2f} s ({row['tflop']:.3g} TFLOP{mfu})")
     lines.append(f"process peaks: RSS {result['max_rss_gb']:.2f} GB, VRAM {gb(result['max_vram_gb'])} GB allocated, "
                  f"{gb(result['max_vram_reserved_gb'])} GB reserved")
     return "\n".join(lines)
