@@ -65,3 +65,15 @@ def test_the_report_says_what_was_chosen_what_it_needs_and_why():
     assert lines[1].startswith("needs: VRAM ") and "GPU memory kept free 4.2 GB" in lines[1]
     assert lines[2].startswith("- fp8 transformer (15.5 GB), group offload: 11.5 of 12.0 GB GPU memory free")
     assert all(line.startswith("- ") for line in lines[2:]) and len(lines) == 2 + len(result.placement.reasons)
+
+
+def test_a_per_process_vram_cap_is_what_the_policy_plans_for():
+    from framepack_desktop.engine.models.machine import capped_vram
+
+    h100, free = 80 * GIB, 79 * GIB
+    assert capped_vram(h100, free, 0, 1.0) == (h100, free)
+    total, capped_free = capped_vram(h100, free, int(0.5 * GIB), 6 * GIB / h100)
+    assert total == 6 * GIB and capped_free == int(5.5 * GIB)   # what torch already holds is not free
+    six = Machine("cuda", "H100 capped", total, capped_free, 64 * GIB, 48 * GIB, 48 * GIB, 500 * GIB)
+    place = plan(Wishes(height=544, width=704), six, REAL, base_placement(torch.device("cuda"))).placement
+    assert place.memory == "group_offload"   # as on a real 6 GB card

@@ -90,8 +90,23 @@ def probe(device: "torch.device", models_dir: Path | None = None) -> Machine:
     if device.type == "cuda" and torch.cuda.is_available():
         index = device.index if device.index is not None else torch.cuda.current_device()
         free, total = torch.cuda.mem_get_info(index)
-        return Machine("cuda", torch.cuda.get_device_name(index), total, free, **fields)
+        fraction = torch.cuda.get_per_process_memory_fraction(index)
+        name = torch.cuda.get_device_name(index)
+        if fraction < 1:
+            name += f" (this process capped to {fraction * total / 1024 ** 3:.1f} GB)"
+        total, free = capped_vram(total, free, torch.cuda.memory_reserved(index), fraction)
+        return Machine("cuda", name, total, free, **fields)
     return Machine("cpu", **fields)
+
+
+def capped_vram(total: int, free: int, reserved: int, fraction: float) -> tuple[int, int]:
+    """(total, free) GPU memory this process may use under torch's per-process memory fraction
+    (`torch.cuda.set_per_process_memory_fraction`: how the benchmarks simulate a 6 or 8 GB card
+    on a large one, and how a user can leave the rest of a shared GPU alone)."""
+    if fraction >= 1:
+        return total, free
+    allowed = int(total * fraction)
+    return allowed, max(0, min(free, allowed - reserved))
 
 
 def _disk_free(folder: Path) -> int:
