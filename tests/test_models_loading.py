@@ -289,3 +289,21 @@ def _tensors(folder):
         with safe_open(str(shard), "pt") as f:
             for key in f.keys():
                 yield f.get_tensor(key)
+
+
+def test_fp8_compute_from_an_fp8_checkpoint_says_its_weights_are_rounded_twice(models, monkeypatch):
+    from framepack_desktop.engine import speed
+    from framepack_desktop.engine.job import Job
+    from framepack_desktop.engine.models.machine import Machine
+    from framepack_desktop.engine.models.policy import plan_job
+
+    monkeypatch.setattr(speed, "fp8_hardware", lambda device: None)  # as on an Ada/Hopper GPU
+    gib = 1024 ** 3
+    gpu = Machine("cuda", "24 GB GPU", 24 * gib, 23 * gib, 64 * gib, 48 * gib, 48 * gib, 500 * gib)
+    job = Job(image="x.png", prompt="p", output="o.mp4", models=str(models), device="cuda", fp8_compute=True)
+    assert not any("rounded twice" in r for r in plan_job(job, machine=gpu).placement.reasons)  # bf16 folder
+    fp8_model = loader.load_transformer(models, "original", "cpu", torch.float32, precision="fp8")
+    path = checkpoint(models, "mine_fp8_e4m3fn.safetensors")
+    save_file({k: v.contiguous() for k, v in fp8_model.state_dict().items()}, str(path))
+    reasons = plan_job(job, machine=gpu).placement.reasons
+    assert any("rounded twice" in r and path.name in r for r in reasons)

@@ -47,7 +47,17 @@ def plan_job(job: Job, machine: Machine | None = None) -> Plan:
     result = plan(wishes, machine or probe(device, models_dir), sizes, base_placement(device))
     result = replace(result, placement=replace(result.placement, prepared_root=prepared_root(models_dir),
                                                compile=job.compile))
-    return with_fp8_compute(result) if job.fp8_compute else result
+    if not job.fp8_compute:
+        return result
+    result = with_fp8_compute(result)
+    loaded_from = pick(sources, "bf16")   # fp8 compute loads the transformer as bf16, then quantises
+    if loaded_from.stored == "fp8":
+        place = result.placement
+        note = (f"fp8 compute is made from an fp8 checkpoint ({loaded_from.path.name}), so its weights are "
+                "rounded twice: the bf16 weights (`framepack-desktop models download --precision bf16`, and no "
+                "fp8 file in checkpoints/) give the better source")
+        result = replace(result, placement=replace(place, reasons=(*place.reasons, note)))
+    return result
 
 
 def check_speed_settings(job: Job, device: torch.device) -> None:
