@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from framepack_desktop.engine.video.blend import (
+    frames_to_uint8,
     blend_into_store,
     crossfade,
     pixels_to_float,
@@ -165,3 +166,13 @@ def test_pixels_to_uint8_scales_clamps_rounds_and_moves_channels_last():
         pixels_to_uint8(torch.zeros(3, 2, H, W))
     with pytest.raises(ValueError):
         pixels_to_uint8(np.zeros((2, 3, H, W), np.float32))
+
+
+def test_frames_to_uint8_on_the_tensor_s_device_rounds_exactly_as_the_numpy_path():
+    g = torch.Generator().manual_seed(0)
+    frames = torch.rand(5, 6, 7, 3, generator=g) * 2.4 - 1.2            # some beyond [-1, 1]
+    halves = (torch.arange(0, 256, dtype=torch.float32) + 0.5) / 127.5 - 1  # exact .5 after scaling
+    frames.view(-1)[:256] = halves
+    assert np.array_equal(frames_to_uint8(frames), pixels_to_uint8(frames.numpy()))
+    assert frames_to_uint8(frames).dtype == np.uint8
+    assert frames.min() < -1  # the input is left alone

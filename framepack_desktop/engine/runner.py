@@ -37,14 +37,13 @@ from .jobframes import open_job_store
 from .jobfolder import JobFolder
 from .models.loader import require_models, resolve_models_dir
 from .sampling import context as ctx
-from .sampling.prompts import prompts_for_sections
 from .sampling.samplers import iter_sample
 from .sampling.schedule import flux_mu, shifted_sigmas
 from .sampling.teacache import step_cache
 from .models.policy import choose_placement
 from .session import ModelSession, Placement
 from .speed import prepare_transformer, tune_convolutions
-from .video.blend import crossfade, pixels_to_uint8
+from .video.blend import crossfade, frames_to_uint8
 from .video.framestore import FrameStore
 from .video.mp4 import write_mp4
 from .video.preview import latent_preview
@@ -275,9 +274,10 @@ class _JobRun:
             self.log(f"section {section}: decoding")
             t = time.monotonic()
             raw = self.decode_order(vae, history, order, generated)
+            tail = self.overlap_tail(raw)            # raw frames, before place_chunk blends into them
             start, frames = self.place_chunk(raw, prev_tail, generated)
             self.store.write(start, frames)
-            prev_tail = self.overlap_tail(raw)
+            prev_tail = tail
             decoded.append(prints[section])
             folder.set_decoded(decoded)
             self.eta.decode_s = time.monotonic() - t
@@ -371,8 +371,9 @@ class _JobRun:
         return latents.float().cpu(), skipped
 
     # ----- decoding -----
-    def decode_order(self, vae, history: torch.Tensor, order: int, generated: int) -> np.ndarray:
-        """Decode what the section sampled at `order` adds: float32 frames T x H x W x 3 in [-1, 1].
+    def decode_order(self, vae, history: torch.Tensor, order: int, generated: int) -> torch.Tensor:
+        """Decode what the section sampled at `order` adds: float32 frames T x H x W x 3 in [-1, 1],
+        left on the VAE's device (the crossfade and the uint8 conversion run there too).
 
         An extension's first section decodes like any later F1 section: with the old video's
         newest latents as overlap.
@@ -383,12 +384,14 @@ class _JobRun:
         with torch.no_grad():
             x = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
             pixels = vae.decode(x, return_dict=False)[0]
-        return pixels[0].float().permute(1, 2, 3, 0).cpu().numpy()
+        return pixels[0].float().permute(1, 2, 3, 0)
 
-    def overlap_tail(self, raw: np.ndarray) -> np.ndarray:
-        """The raw frames of a chunk that the next chunk will crossfade with."""
+    def overlap_tail(self, raw: torch.Tensor) -> np.ndarray:
+        """The raw frames of a chunk that the next chunk will crossfade with (a float32 copy in RAM,
+        so the GPU holds nothing between sections)."""
         overlap = 4 * self.job.window - 3
-        return raw[:overlap].copy() if self.job.variant == "original" else raw[-overlap:].copy()
+        tail = raw[:overlap] if self.job.variant == "original" else raw[-overlap:]
+        return tail.to("cpu", copy=True).numpy()
 
     def base_tail(self, generated: int) -> np.ndarray:
         """The old video's last frames, as floats in [-1, 1], for the extension's first crossfade.
@@ -402,21 +405,20 @@ class _JobRun:
         end = self.base.frames
         return self.store.read_range(end - overlap, end).astype(np.float32) / 127.5 - 1
 
-    def place_chunk(self, raw: np.ndarray, prev_tail: np.ndarray | None, generated: int) -> tuple[int, np.ndarray]:
-        """Where a decoded chunk lands in the final video, crossfaded with the previous chunk.
+    def place_chunk(self, raw: torch.Tensor, prev_tail: np.ndarray | None, generated: int) -> tuple[int, np.ndarray]:
+        """Where a decoded chunk lands in the final video, crossfaded with the previous chunk, as uint8.
 
         The crossfade uses the previous chunk's raw float frames, as the original does, so
-        re-decoding a section after a crash writes identical frames.
+        re-decoding a section after a crash writes identical frames. It is done in place in `raw`.
         """
         present = ctx.frames_of(generated)
-        if self.job.variant == "original":
-            start = self.job.num_frames - present
-            if prev_tail is not None:
-                overlap = len(prev_tail)
-                raw = np.concatenate([raw[:-overlap], crossfade(raw[-overlap:], prev_tail)], axis=0)
-        else:
-            start = present - raw.shape[0]
-            if prev_tail is not None:
-                overlap = len(prev_tail)
-                raw = np.concatenate([crossfade(prev_tail, raw[:overlap]), raw[overlap:]], axis=0)
-        return start, pixels_to_uint8(raw)
+        original = self.job.variant == "original"
+        start = self.job.num_frames - present if original else present - raw.shape[0]
+        if prev_tail is not None:
+            overlap = len(prev_tail)
+            previous = torch.from_numpy(prev_tail).to(raw.device)
+            if original:
+                raw[-overlap:] = crossfade(raw[-overlap:], previous)
+            else:
+                raw[:overlap] = crossfade(previous, raw[:overlap])
+        return start, frames_to_uint8(raw)
