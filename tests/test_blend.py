@@ -176,3 +176,5 @@ def test_frames_to_uint8_on_the_tensor_s_device_rounds_exactly_as_the_numpy_path
     assert np.array_equal(frames_to_uint8(frames), pixels_to_uint8(frames.numpy()))
     assert frames_to_uint8(frames).dtype == np.uint8
     assert frames.min() < -1  # the input is left alone
+    expected = frames_to_uint8(frames)
+    assert np.array_equal(frames_to_uint8(frames, in_place=True), expected) and frames.max() > 2  # reused

@@ -421,4 +421,4 @@ class _JobRun:
                 raw[-overlap:] = crossfade(raw[-overlap:], previous)
             else:
                 raw[:overlap] = crossfade(previous, raw[:overlap])
-        return start, frames_to_uint8(raw)
+        return start, frames_to_uint8(raw, in_place=True)

@@ -99,15 +99,17 @@ def pixels_to_uint8(x: torch.Tensor | np.ndarray) -> np.ndarray:
     return to_uint8(pixels_to_float(x))
 
 
-def frames_to_uint8(frames: torch.Tensor) -> np.ndarray:
+def frames_to_uint8(frames: torch.Tensor, in_place: bool = False) -> np.ndarray:
     """T x H x W x 3 float frames in [-1, 1] -> uint8 numpy, computed where the tensor lives.
 
     The same clamp, scale and round-to-nearest-even as `pixels_to_uint8`, but on the decoder's
     device: on a GPU only the uint8 frames (a quarter of the bytes) cross to the CPU, and the
     CPU does none of the per-pixel work while the user waits for the section to appear.
+    `in_place` reuses float32 `frames` for the arithmetic (no second copy on the GPU).
     """
-    scaled = frames.float().clamp(-1, 1).add_(1).mul_(127.5).round_().clamp_(0, 255)
-    return scaled.to(torch.uint8).cpu().numpy()
+    work = frames if in_place and frames.dtype == torch.float32 else frames.float().clone()
+    work.clamp_(-1, 1).add_(1).mul_(127.5).round_().clamp_(0, 255)
+    return work.to(torch.uint8).cpu().numpy()
 
 
 def blend_into_store(
