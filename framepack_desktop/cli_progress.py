@@ -37,6 +37,8 @@ class Progress:
             self.done = len(event.resumed_sections)
             resumed = f", {self.done} already done" if self.done else ""
             self._line(f"{event.num_sections} sections, {event.num_frames} frames at {event.width}x{event.height}{resumed}")
+            if event.plan:
+                self._line(f"plan: {event.plan}")
         elif isinstance(event, ev.Status):
             self._line(f"note: {event.text}" if event.notice else event.text)
         elif isinstance(event, ev.StepProgress):

@@ -167,6 +167,11 @@ def test_cli_renders_and_rerenders_from_the_video(job, tmp_path, capsys):
     code = main(["render", "--image", job.image, "--prompt", "a fox", "--out", job.output, "--models", job.models,
                  "--seconds", "0.4", "--window", "3", "--resolution", "128", "--steps", "2"])
     assert code == 0
+    printed = capsys.readouterr()
+    lines = (printed.out + printed.err).splitlines()
+    assert any(line.startswith("plan: cpu: transformer float32") for line in lines)   # what the policy chose
+    assert any(line.startswith("Video model ready: attention native") for line in lines)
+    assert (tmp_path / "out.job" / "log.txt").read_text().count("memory plan: cpu:") == 1
     again = tmp_path / "again.mp4"
     assert main(["render", "--from", job.output, "--out", str(again), "--seed", "5"]) == 0
     rerun = Job.from_json(read_job_metadata(again))

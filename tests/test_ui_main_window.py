@@ -162,6 +162,7 @@ def test_generation_grows_the_timeline_in_time_order_for_both_variants(open_wind
     def act(e):
         m = w.model
         if isinstance(e, JobStarted) and m.job.variant == "original":
+            checks["plan"] = (w.plan_label.text(), w.plan_label.toolTip())
             fill_form(w, image, variant="f1", seconds=0.8, prompt="a cat walks")
             w.enqueue()                              # queued while the first job runs
             checks["queued_while_running"] = len(w.controller.queue) == 1 and w.controller.running
@@ -193,6 +194,9 @@ def test_generation_grows_the_timeline_in_time_order_for_both_variants(open_wind
     qtbot.waitUntil(lambda: len(probe.of(Finished)) == 2 and not w.controller.running, timeout=RUN_TIMEOUT_MS)
     assert not probe.of(Failed), probe.of(Failed)
 
+    # The memory plan the engine chose is in the status bar, why in its tooltip.
+    plan, why = checks["plan"]
+    assert plan.startswith("cpu: transformer float32") and "VAE decode" in plan and why.startswith("Why:")
     # The queue took the second job while the first ran, and ran it next.
     assert checks["queued_while_running"]
     finished = probe.of(Finished)

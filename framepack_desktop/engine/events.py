@@ -39,6 +39,9 @@ class JobStarted:
     ready_start: int = 0
     ready_end: int = 0
     frame_store: str = ""
+    # The memory plan in one line (precision, memory mode, VAE decoding) and why it was chosen.
+    plan: str = ""
+    plan_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from .sampling import context as ctx
 from .sampling.samplers import iter_sample
 from .sampling.schedule import flux_mu, shifted_sigmas
 from .sampling.teacache import step_cache
-from .models.policy import choose_placement
+from .models.policy import plan_job
 from .session import ModelSession, Placement
 from .speed import prepare_transformer, tune_convolutions
 from .video.blend import crossfade, frames_to_uint8
@@ -179,7 +179,8 @@ class _JobRun:
         folder = self.folder
         models_dir = resolve_models_dir(job.models)
         require_models(models_dir, job.variant)
-        place = choose_placement(job)
+        plan = plan_job(job)
+        place = plan.placement
 
         start_img = load_image(job.image)
         height, width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
@@ -198,12 +199,13 @@ class _JobRun:
         decoded = self.open_store(height, width, [prints[s] for s in orders])
         ready = self.spans[len(decoded)]
         yield ev.JobStarted(str(folder.path), n, job.num_frames, height, width, job.fps, plans, kept,
-                            ready[0], ready[1], str(self.store.folder))
+                            ready[0], ready[1], str(self.store.folder), place.summary(), place.reasons)
         for note in folder.notes + self.store_notes:
             yield ev.Status(note, notice=True)
         folder.set_state("running")
         self.log(f"started: {n} sections, {job.num_frames} frames at {width}x{height} on {place.device}; "
                  f"{len(kept)} sections already done")
+        self.log("memory plan: " + plan.report().replace("\n", "\n    "))
 
         yield ev.Status("Encoding the prompt")
         self.check()
@@ -221,7 +223,9 @@ class _JobRun:
         self.check()
         yield ev.Status("Loading the video model")
         transformer = self.session.transformer(models_dir, job.variant, place)
-        self.log(f"transformer: {prepare_transformer(transformer, place.device, attention=job.attention).describe()}")
+        setup = prepare_transformer(transformer, place.device, attention=job.attention)
+        self.log(f"transformer: {setup.describe()}")
+        yield ev.Status(f"Video model ready: {setup.describe()}")
         if tune_convolutions(place.device):
             self.log("VAE: cuDNN picks the fastest convolution algorithms (timed at the first decode)")
         self.check()

@@ -94,8 +94,10 @@ class MainWindow(NeverLoseWork, QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.status_text = QLabel()
+        self.plan_label = QLabel(objectName="Hint")   # the running job's memory plan; reasons in the tooltip
         self.meter = MemoryMeter()
         self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.plan_label)
         self.statusBar().addPermanentWidget(self.meter)
         self.statusBar().setSizeGripEnabled(False)
 
@@ -301,6 +303,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
     def _on_event(self, event: Event) -> None:
         m = self.model
         if isinstance(event, JobStarted):
+            self.show_plan(event.plan, event.plan_reasons)
             self.playback.set_fps(event.fps)
             self.playback.set_length(event.num_frames)
             self._update_models_label()
@@ -323,6 +326,11 @@ class MainWindow(NeverLoseWork, QMainWindow):
             self.refresh_takes()
         self._update_progress()
         self._update_actions()
+
+    def show_plan(self, plan: str, reasons: tuple[str, ...]) -> None:
+        """The memory plan in the status bar: "cuda: transformer fp8, group offload (...); VAE decode tiled"."""
+        self.plan_label.setText(plan)
+        self.plan_label.setToolTip("\n".join(["Why:", *(f"• {r}" for r in reasons)]) if reasons else "")
 
     @Slot(bool)
     def _running_changed(self, running: bool) -> None:
