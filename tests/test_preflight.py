@@ -60,8 +60,8 @@ def test_the_report_says_what_was_chosen_what_it_needs_and_why():
     result = plan(Wishes(height=416, width=960), m, REAL, base_placement(torch.device("cuda")))
     report = result.report()
     lines = report.splitlines()
-    assert lines[0] == ("cuda: transformer fp8, group offload (1 block(s) per group, CUDA stream, pinned per group); "
-                        "VAE decode tiled")
+    assert lines[0] == ("GPU: transformer fp8, streamed block by block (1 block at a time, CUDA stream, "
+                        "pinned as they move); VAE decodes tiled")
     assert lines[1].startswith("needs: VRAM ") and "GPU memory kept free 4.2 GB" in lines[1]
     assert lines[2].startswith("- fp8 transformer (15.5 GB), group offload: 11.5 of 12.0 GB GPU memory free")
     assert all(line.startswith("- ") for line in lines[2:]) and len(lines) == 2 + len(result.placement.reasons)

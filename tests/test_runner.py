@@ -169,9 +169,9 @@ def test_cli_renders_and_rerenders_from_the_video(job, tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr()
     lines = (printed.out + printed.err).splitlines()
-    assert any(line.startswith("plan: cpu: transformer float32") for line in lines)   # what the policy chose
+    assert any(line.startswith("plan: CPU: transformer float32") for line in lines)   # what the policy chose
     assert any(line.startswith("Video model ready: attention native") for line in lines)
-    assert (tmp_path / "out.job" / "log.txt").read_text().count("memory plan: cpu:") == 1
+    assert (tmp_path / "out.job" / "log.txt").read_text().count("memory plan: CPU:") == 1
     again = tmp_path / "again.mp4"
     assert main(["render", "--from", job.output, "--out", str(again), "--seed", "5"]) == 0
     rerun = Job.from_json(read_job_metadata(again))

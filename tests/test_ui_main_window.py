@@ -196,7 +196,7 @@ def test_generation_grows_the_timeline_in_time_order_for_both_variants(open_wind
 
     # The memory plan the engine chose is in the status bar, why in its tooltip.
     plan, why = checks["plan"]
-    assert plan.startswith("cpu: transformer float32") and "VAE decode" in plan and why.startswith("Why:")
+    assert plan.startswith("CPU: transformer float32, in RAM") and "VAE decodes" in plan and why.startswith("Why:")
     # The queue took the second job while the first ran, and ran it next.
     assert checks["queued_while_running"]
     finished = probe.of(Finished)

@@ -66,15 +66,17 @@ class Placement:
         return self.memory in ("model_offload", "group_offload")
 
     def summary(self) -> str:
-        precision = self.transformer_precision or str(self.transformer_dtype).removeprefix("torch.")
-        if self.fp8_compute:
-            precision = "fp8 compute"
-        vae = "tiled" if self.vae_tiling else ("by frames" if self.vae_framewise else "one pass")
+        """One line for the window's status bar and the log, e.g. "GPU: transformer fp8, streamed
+        block by block (1 block(s) per group, CUDA stream, pinned); VAE decodes by frames"."""
+        precision = "fp8 compute" if self.fp8_compute else (
+            self.transformer_precision or str(self.transformer_dtype).removeprefix("torch."))
         compiled = ", compiled" if self.compile else ""
-        memory = self.memory.replace('_', ' ')
-        if self.memory == "group_offload":
-            memory += f" ({self.offload.describe()})"
-        return f"{self.device}: transformer {precision}{compiled}, {memory}; VAE decode {vae}"
+        memory = {"gpu": "on the GPU", "model_offload": "model offloading", "cpu": "in RAM",
+                  "group_offload": f"streamed block by block ({self.offload.describe()})"}.get(self.memory, self.memory)
+        vae = "tiled" if self.vae_tiling else ("by frames" if self.vae_framewise else "in one pass")
+        device = "CPU" if self.device.type == "cpu" else (
+            "GPU" if self.device.index is None else f"GPU {self.device.index}")
+        return f"{device}: transformer {precision}{compiled}, {memory}; VAE decodes {vae}"
 
 
 class ModelSession:

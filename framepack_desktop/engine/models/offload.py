@@ -48,8 +48,9 @@ class Offload:
     record_stream: bool = False
 
     def describe(self) -> str:
+        blocks = "1 block" if self.blocks_per_group == 1 else f"{self.blocks_per_group} blocks"
         stream = "CUDA stream" + (" + record_stream" if self.record_stream else "") if self.use_stream else "no stream"
-        return f"{self.blocks_per_group} block(s) per group, {stream}, {'pinned' if self.pinned else 'pinned per group'}"
+        return f"{blocks} at a time, {stream}, {'weights pinned in RAM' if self.pinned else 'pinned as they move'}"
 
 
 def group_offload(model: "torch.nn.Module", device: "torch.device", settings: Offload, keep_first_block: bool) -> None:
