@@ -109,6 +109,37 @@ def test_auto_attention_skips_a_backend_whose_probe_fails(monkeypatch):
     assert speed.choose_attention(tiny(), CPU, "auto") == "native"
 
 
+def test_auto_attention_takes_the_fastest_usable_backend_and_remembers_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(speed, "attention_candidates", lambda device: ["flash", "_native_math", "native"])
+    timed = []
+
+    def fake_timing(name, device):      # measured speeds differ per GPU; here they are given
+        timed.append(name)
+        return {"_native_math": 0.004, "native": 0.009}[name]
+
+    monkeypatch.setattr(speed, "time_attention", fake_timing)
+    monkeypatch.setattr(speed, "speed_cache_dir", lambda: tmp_path)
+    model = tiny()
+    assert speed.choose_attention(model, CPU, "auto") == "_native_math"
+    assert backends(model) == {"_native_math"} and sorted(timed) == ["_native_math", "native"]  # flash: not installed
+    timed.clear()
+    assert speed.choose_attention(tiny(), CPU, "auto") == "_native_math" and timed == []       # from the cache
+    monkeypatch.setattr(speed, "time_attention", lambda name, device: {"_native_math": 0.02, "native": 0.01}[name])
+    (tmp_path / "attention-choice.json").unlink()
+    assert speed.choose_attention(tiny(), CPU, "auto") == "native"
+
+
+def test_attention_timing_runs_the_backend_and_returns_seconds(monkeypatch):
+    from diffusers.models import attention_dispatch
+
+    calls = []
+    real = attention_dispatch.dispatch_attention_fn
+    monkeypatch.setattr(attention_dispatch, "dispatch_attention_fn",
+                        lambda *a, **kw: (calls.append(kw["backend"]), real(*a, **kw))[1])
+    seconds = speed.time_attention("_native_math", CPU, repeats=2)
+    assert calls == ["_native_math"] * 3 and seconds > 0   # one untimed warm-up, two timed
+
+
 def test_an_explicit_backend_is_applied_and_gives_the_same_prediction():
     model = tiny()
     expected = predict(model, inputs())
@@ -244,3 +275,11 @@ def test_prepare_transformer_reports_what_the_model_carries():
     model = tiny()
     converted = speed.convert_to_fp8(model)
     assert speed.prepare_transformer(model, CPU).fp8_linears == converted
+
+
+def test_speed_caches_live_under_the_app_home_when_it_is_set(monkeypatch, tmp_path):
+    monkeypatch.setenv("FRAMEPACK_DESKTOP_HOME", str(tmp_path))
+    assert speed.speed_cache_dir() == tmp_path / "cache"
+    assert speed.compile_cache_dir() == tmp_path / "cache" / "torch-compile"
+    monkeypatch.delenv("FRAMEPACK_DESKTOP_HOME")
+    assert speed.speed_cache_dir() != tmp_path / "cache"

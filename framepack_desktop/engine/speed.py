@@ -4,9 +4,10 @@ A sampling step is one call of a 13B transformer over ~18k tokens; nothing else 
 as much. Three levers, each optional and each leaving the model's maths unchanged or checked:
 
 - Attention backend. diffusers routes every attention call through its dispatcher, so a faster
-  kernel (FlashAttention 2/3, SageAttention, xformers) is a setting of the model, not a code change.
-  "auto" tries the installed ones that suit the GPU, each first run on a tiny probe and compared
-  with PyTorch's SDPA, and falls back to SDPA ("native"). The name used is recorded with the job.
+  kernel (FlashAttention 2/3, SageAttention, cuDNN, xformers) is a setting of the model, not a
+  code change. "auto" takes the installed ones that suit the GPU and agree with PyTorch's SDPA on
+  a tiny probe, times each (and SDPA, "native") on one attention call of FramePack's size, and
+  uses the fastest; the verdict is cached per GPU. The name used is recorded in the job's log.
 - Regional torch.compile. The 60 transformer blocks are two classes repeated; compiling each block
   (not the whole model) compiles each class once, keeps compile time to a minute instead of many,
   and leaves the code around the blocks (history packing, TeaCache's skip decision, offloading
@@ -32,14 +33,16 @@ import torch
 from torch import nn
 
 from .errors import BadSettings
-from ..settings import APP_NAME
+from ..settings import APP_NAME, HOME_ENV
 
 NATIVE = "native"
-# Tried in this order on CUDA when the job says "auto"; "native" (PyTorch SDPA, which itself picks
-# its flash / memory-efficient / cuDNN kernel) is the fallback. Sage first because it is what
-# FramePack's own app uses when installed; FlashAttention 3 is Hopper-only.
-AUTO_ATTENTION = ("sage", "_flash_3", "flash", "xformers")
-ATTENTION_MIN_CAPABILITY = {"sage": (8, 0), "_flash_3": (9, 0), "flash": (8, 0), "xformers": (7, 0)}
+# The backends "auto" considers on CUDA besides "native" (PyTorch SDPA with its own default pick):
+# those installed that suit the GPU and pass the probe are timed, the fastest is used
+# (`fastest_attention`). cuDNN's attention is PyTorch's own, so it is always there on CUDA;
+# FlashAttention 3 is Hopper-only.
+AUTO_ATTENTION = ("sage", "_flash_3", "_native_cudnn", "flash", "xformers")
+ATTENTION_MIN_CAPABILITY = {"sage": (8, 0), "_flash_3": (9, 0), "_native_cudnn": (8, 0), "flash": (8, 0),
+                            "xformers": (7, 0)}
 ATTENTION_MAX_CAPABILITY = {"_flash_3": (9, 0)}
 PROBE_MAX_RELATIVE_ERROR = 0.05
 
@@ -133,11 +136,10 @@ def choose_attention(transformer: nn.Module, device: torch.device, requested: st
     """
     requested = (requested or "auto").strip().lower()
     if requested == "auto":
-        for name in attention_candidates(device)[:-1]:
-            if _try_backend(transformer, name, device) is None:
-                return name
-        _set_backend(transformer, NATIVE)
-        return NATIVE
+        usable = [name for name in attention_candidates(device)[:-1] if _try_backend(transformer, name, device) is None]
+        best = fastest_attention(device, usable + [NATIVE]) if usable else NATIVE
+        _set_backend(transformer, best)
+        return best
     names = attention_names()
     if requested not in names:
         raise BadSettings(f"Unknown attention backend '{requested}': use auto or one of {', '.join(names)}.")
@@ -145,6 +147,60 @@ def choose_attention(transformer: nn.Module, device: torch.device, requested: st
     if problem:
         raise BadSettings(f"The attention backend '{requested}' does not work here ({problem}). Choose 'auto'.")
     return requested
+
+
+def fastest_attention(device: torch.device, usable: list[str], cache_file: Path | None = None) -> str:
+    """The fastest of `usable` backends on this GPU, timed once and remembered.
+
+    Which kernel wins depends on the GPU, the sequence length and the library versions (cuDNN's
+    attention beats FlashAttention 2 on Hopper, SageAttention's int8 kernels on Ada, ...), so the
+    choice is measured: each backend on one attention call of FramePack's size, the fastest kept.
+    The verdict is cached per GPU model, library versions and set of usable backends.
+    """
+    import diffusers
+
+    cache_file = cache_file or speed_cache_dir() / "attention-choice.json"
+    key = "|".join([device_name(device), torch.__version__, diffusers.__version__, ",".join(usable)])
+    cached = _read_json(cache_file)
+    if cached.get(key, {}).get("best") in usable:
+        return cached[key]["best"]
+    timings = {}
+    for name in usable:
+        try:
+            timings[name] = time_attention(name, device)
+        except (RuntimeError, ValueError, TypeError, NotImplementedError):
+            continue        # passed the small probe but fails at full size: not a candidate
+    best = min(timings, key=timings.get) if timings else NATIVE
+    cached[key] = {"best": best, "seconds": timings}
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    cache_file.write_text(json.dumps(cached, indent=1), encoding="utf-8")
+    return best
+
+
+def time_attention(name: str, device: torch.device, repeats: int = 3) -> float:
+    """Median seconds of one attention call through backend `name`: 24 heads of 128 over 8192
+    tokens in bf16 on a GPU (about half of FramePack's joint sequence at the 640 bucket), smaller
+    on the CPU. The first call (kernel selection, autotuning) is not counted."""
+    import time
+
+    from diffusers.models.attention_dispatch import dispatch_attention_fn
+
+    cuda = device.type == "cuda"
+    tokens, heads = (8192, 24) if cuda else (512, 4)
+    gen = torch.Generator("cpu").manual_seed(0)
+    q, k, v = (torch.randn(1, tokens, heads, 128, generator=gen).to(device, torch.bfloat16 if cuda else torch.float32)
+               for _ in range(3))
+    times = []
+    for i in range(repeats + 1):
+        if cuda:
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        dispatch_attention_fn(q, k, v, backend=name)
+        if cuda:
+            torch.cuda.synchronize(device)
+        if i:
+            times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
 
 
 def attention_names() -> list[str]:
@@ -203,11 +259,18 @@ def probe_attention(name: str, device: torch.device) -> str | None:
 
 
 # ----- regional torch.compile -----
-def compile_cache_dir() -> Path:
-    """Where inductor keeps compiled kernels between runs: the user cache folder."""
+def speed_cache_dir() -> Path:
+    """The user cache folder of the speed settings (compiled kernels, fp8 and attention verdicts);
+    under FRAMEPACK_DESKTOP_HOME when that is set, like everything else of the app."""
     import platformdirs
 
-    return platformdirs.user_cache_path(APP_NAME, appauthor=False) / "torch-compile"
+    home = os.environ.get(HOME_ENV)
+    return Path(home) / "cache" if home else platformdirs.user_cache_path(APP_NAME, appauthor=False)
+
+
+def compile_cache_dir() -> Path:
+    """Where inductor keeps compiled kernels between runs."""
+    return speed_cache_dir() / "torch-compile"
 
 
 def use_compile_cache(folder: Path | None = None) -> Path:
@@ -507,7 +570,7 @@ def fp8_verdict(device: torch.device, config: Mapping, cache_file: Path | None =
     """
     import diffusers
 
-    cache_file = cache_file or compile_cache_dir().parent / "fp8-check.json"
+    cache_file = cache_file or speed_cache_dir() / "fp8-check.json"
     key = "|".join([device_name(device), torch.__version__, diffusers.__version__, str(FP8_MAX_RELATIVE_ERROR)])
     cached = _read_json(cache_file)
     if key in cached:
