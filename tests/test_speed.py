@@ -124,6 +124,9 @@ def test_auto_attention_takes_the_fastest_usable_backend_and_remembers_it(monkey
     assert backends(model) == {"_native_math"} and sorted(timed) == ["_native_math", "native"]  # flash: not installed
     timed.clear()
     assert speed.choose_attention(tiny(), CPU, "auto") == "_native_math" and timed == []       # from the cache
+    setup = speed.prepare_transformer(tiny(), CPU, "auto")    # the job log records the measured gain
+    assert setup.attention_seconds == (("_native_math", 0.004), ("native", 0.009))
+    assert "attention _native_math (timed: _native_math 4.00 ms, native 9.00 ms)" in setup.describe()
     monkeypatch.setattr(speed, "time_attention", lambda name, device: {"_native_math": 0.02, "native": 0.01}[name])
     (tmp_path / "attention-choice.json").unlink()
     assert speed.choose_attention(tiny(), CPU, "auto") == "native"

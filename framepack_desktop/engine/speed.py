@@ -63,11 +63,15 @@ class SpeedSetup:
     attention: str
     compiled_blocks: int = 0
     fp8_linears: int = 0
+    attention_seconds: tuple[tuple[str, float], ...] = ()   # the timed candidates, fastest first
 
     def describe(self) -> str:
         compiled = f"{self.compiled_blocks} blocks compiled" if self.compiled_blocks else "eager"
         fp8 = f"fp8 compute in {self.fp8_linears} linear layers" if self.fp8_linears else "no fp8 compute"
-        return f"attention {self.attention}, {compiled}, {fp8}"
+        timed = ""
+        if len(self.attention_seconds) > 1:
+            timed = " (timed: " + ", ".join(f"{name} {s * 1000:.2f} ms" for name, s in self.attention_seconds) + ")"
+        return f"attention {self.attention}{timed}, {compiled}, {fp8}"
 
 
 def prepare_transformer(
@@ -82,11 +86,13 @@ def prepare_transformer(
     device = torch.device(device)
     if fp8 and not count_fp8_linears(transformer):
         enable_fp8(transformer, device)
-    backend = choose_attention(transformer, device, attention)
+    timings: dict[str, float] = {}
+    backend = choose_attention(transformer, device, attention, timings)
     if compile:
         compile_blocks(transformer, device)
     # Counted from the model, not the flags: a transformer kept between jobs may carry earlier settings.
-    return SpeedSetup(backend, count_compiled_blocks(transformer), count_fp8_linears(transformer))
+    return SpeedSetup(backend, count_compiled_blocks(transformer), count_fp8_linears(transformer),
+                      tuple(sorted(timings.items(), key=lambda item: item[1])))
 
 
 def support(device: str | torch.device = "auto") -> tuple[str | None, str | None]:
@@ -127,17 +133,21 @@ def attention_candidates(device: torch.device) -> list[str]:
     return [name for name in AUTO_ATTENTION if suits(name)] + [NATIVE]
 
 
-def choose_attention(transformer: nn.Module, device: torch.device, requested: str = "auto") -> str:
+def choose_attention(transformer: nn.Module, device: torch.device, requested: str = "auto",
+                     timings: dict[str, float] | None = None) -> str:
     """Set the transformer's attention backend; returns the name in use.
 
-    An explicit name must work (BadSettings otherwise); "auto" takes the first candidate that
-    diffusers accepts and that passes `probe_attention`, else "native". Kernel-hub backends are
-    never chosen: they download code at run time.
+    An explicit name must work (BadSettings otherwise); "auto" takes, of the candidates that
+    diffusers accepts and that pass `probe_attention`, the fastest (`fastest_attention`; their
+    seconds go into `timings` when given), else "native". Kernel-hub backends are never chosen:
+    they download code at run time.
     """
     requested = (requested or "auto").strip().lower()
     if requested == "auto":
         usable = [name for name in attention_candidates(device)[:-1] if _try_backend(transformer, name, device) is None]
-        best = fastest_attention(device, usable + [NATIVE]) if usable else NATIVE
+        best, seconds = fastest_attention(device, usable + [NATIVE]) if usable else (NATIVE, {})
+        if timings is not None:
+            timings.update(seconds)
         _set_backend(transformer, best)
         return best
     names = attention_names()
@@ -149,8 +159,9 @@ def choose_attention(transformer: nn.Module, device: torch.device, requested: st
     return requested
 
 
-def fastest_attention(device: torch.device, usable: list[str], cache_file: Path | None = None) -> str:
-    """The fastest of `usable` backends on this GPU, timed once and remembered.
+def fastest_attention(device: torch.device, usable: list[str],
+                      cache_file: Path | None = None) -> tuple[str, dict[str, float]]:
+    """The fastest of `usable` backends on this GPU and each one's seconds, timed once and remembered.
 
     Which kernel wins depends on the GPU, the sequence length and the library versions (cuDNN's
     attention beats FlashAttention 2 on Hopper, SageAttention's int8 kernels on Ada, ...), so the
@@ -163,7 +174,7 @@ def fastest_attention(device: torch.device, usable: list[str], cache_file: Path 
     key = "|".join([device_name(device), torch.__version__, diffusers.__version__, ",".join(usable)])
     cached = _read_json(cache_file)
     if cached.get(key, {}).get("best") in usable:
-        return cached[key]["best"]
+        return cached[key]["best"], dict(cached[key].get("seconds", {}))
     timings = {}
     for name in usable:
         try:
@@ -174,7 +185,7 @@ def fastest_attention(device: torch.device, usable: list[str], cache_file: Path 
     cached[key] = {"best": best, "seconds": timings}
     cache_file.parent.mkdir(parents=True, exist_ok=True)
     cache_file.write_text(json.dumps(cached, indent=1), encoding="utf-8")
-    return best
+    return best, timings
 
 
 def time_attention(name: str, device: torch.device, repeats: int = 3) -> float:
