@@ -14,6 +14,7 @@ from PIL import Image
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
+from desktop_recorder import Recorder
 from framepack_desktop.engine.events import Cancelled, Failed, Finished, JobStarted, SectionDecoded, StepProgress
 from framepack_desktop.engine.runner import run_job
 from framepack_desktop.engine.session import ModelSession
@@ -27,17 +28,6 @@ from framepack_desktop.ui.timeline_model import CANCELLED, DONE, FINISHED, PENDI
 pytestmark = pytest.mark.slow
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 RUN_TIMEOUT_MS = 300_000
-
-
-class Recorder:
-    def __init__(self):
-        self.opened, self.revealed = [], []
-
-    def open(self, path):
-        self.opened.append(path)
-
-    def reveal(self, path):
-        self.revealed.append(path)
 
 
 class Latency(QObject):

@@ -7,24 +7,12 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 
+from desktop_recorder import Recorder
 from framepack_desktop.engine.job import Job
 from framepack_desktop.engine.video.mp4 import write_mp4
 from framepack_desktop.settings import AppPaths, Settings, load_queue, load_settings, save_settings
 from framepack_desktop.ui.crash import CrashReporter, setup_logging
 from framepack_desktop.ui.main_window import MainWindow
-
-
-class Recorder:
-    """Stands in for the OS file opener: records instead of launching a media player."""
-
-    def __init__(self):
-        self.opened, self.revealed = [], []
-
-    def open(self, path):
-        self.opened.append(path)
-
-    def reveal(self, path):
-        self.revealed.append(path)
 
 
 @pytest.fixture

@@ -256,17 +256,23 @@ class MainWindow(NeverLoseWork, QMainWindow):
         self.section_prompts(job)
         return job
 
+    def _job_or_error(self) -> Job | None:
+        """The form's job, or None after asking for models or showing what is wrong with it."""
+        if not self._models_ready():
+            return None
+        try:
+            return self.build_job()
+        except UserError as e:
+            self.show_error(str(e))
+            return None
+
     @Slot()
     def generate(self) -> None:
         if self.controller.running:
             self.enqueue()
             return
-        if not self._models_ready():
-            return
-        try:
-            job = self.build_job()
-        except UserError as e:
-            self.show_error(str(e))
+        job = self._job_or_error()
+        if job is None:
             return
         self.stage.banner.dismiss()
         self._follow = True
@@ -274,12 +280,8 @@ class MainWindow(NeverLoseWork, QMainWindow):
 
     @Slot()
     def enqueue(self) -> None:
-        if not self._models_ready():
-            return
-        try:
-            job = self.build_job()
-        except UserError as e:
-            self.show_error(str(e))
+        job = self._job_or_error()
+        if job is None:
             return
         self.controller.enqueue(job)
         self.tabs.setCurrentWidget(self.queue_panel)
