@@ -25,7 +25,7 @@ import torch
 from .conditioning import PromptEmbeds, encode_prompt
 from .models import loader
 from .models.offload import Offload
-from .speed import set_compiled
+from .speed import enable_fp8, set_compiled
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class Placement:
 
     def summary(self) -> str:
         """One line for the window's status bar and the log, e.g. "GPU: transformer fp8, streamed
-        block by block (1 block(s) per group, CUDA stream, pinned); VAE decodes by frames"."""
+        block by block (1 block at a time, CUDA stream, weights pinned in RAM); VAE decodes by frames"."""
         precision = "fp8 compute" if self.fp8_compute else (
             self.transformer_precision or str(self.transformer_dtype).removeprefix("torch."))
         compiled = ", compiled" if self.compile else ""
@@ -133,7 +133,6 @@ class ModelSession:
         """Load, then fp8 (before offloading hooks see the layers), then offloading. Compiling
         comes after (`set_compiled`), so the compiled graphs hold the fp8 layers."""
         from .models.offload import group_offload
-        from .speed import enable_fp8
 
         on_device = not place.offloaded
         # fp8 compute quantises the bf16 weights layer by layer on the GPU, so the whole bf16
