@@ -176,3 +176,16 @@ def test_cli_renders_and_rerenders_from_the_video(job, tmp_path, capsys):
     assert main(["render", "--from", job.output, "--out", str(again), "--seed", "5"]) == 0
     rerun = Job.from_json(read_job_metadata(again))
     assert rerun.seed == 5 and rerun.prompt == "a fox" and rerun.steps == 2
+
+
+def test_the_first_model_call_does_not_skew_the_remaining_time():
+    from framepack_desktop.engine.runner import StepTimer
+
+    eta = StepTimer()
+    assert eta.remaining(10, 0) is None
+    eta.step(60.0)                              # compiling, CUDA start-up, autotuning
+    assert eta.remaining(10, 0) == 600.0        # all there is to go on yet
+    eta.step(1.0)
+    assert eta.remaining(10, 0) == 10.0         # the warm-up is dropped, not averaged in
+    eta.step(2.0)
+    assert eta.remaining(10, 0) == pytest.approx(12.0)   # then smoothed

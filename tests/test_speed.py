@@ -182,6 +182,20 @@ def test_compiled_blocks_match_eager_and_use_the_given_cache(tmp_path, monkeypat
     assert any((tmp_path / "cache").rglob("*.py")), "inductor wrote no kernels into the cache folder"
 
 
+def test_the_first_call_after_compiling_is_announced_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path))
+    model = tiny()
+    assert not speed.compiles_at_next_call(model)                  # eager
+    speed.set_compiled(model, CPU, True)                           # lazy: nothing compiled yet
+    assert speed.compiles_at_next_call(model)
+    speed.mark_compiled_run(model)
+    assert not speed.compiles_at_next_call(model)                  # the kernels exist now
+    speed.set_compiled(model, CPU, False)
+    assert not speed.compiles_at_next_call(model)
+    speed.set_compiled(model, CPU, True)                           # compiled again: announced again
+    assert speed.compiles_at_next_call(model)
+
+
 def test_compile_without_a_compiler_is_refused_clearly(monkeypatch):
     monkeypatch.delenv("CXX", raising=False)
     monkeypatch.setattr(speed.shutil, "which", lambda name: None)

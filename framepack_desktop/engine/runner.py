@@ -42,7 +42,7 @@ from .sampling.schedule import flux_mu, shifted_sigmas
 from .sampling.teacache import step_cache
 from .models.policy import plan_job
 from .session import ModelSession, Placement
-from .speed import prepare_transformer, tune_convolutions
+from .speed import compiles_at_next_call, mark_compiled_run, prepare_transformer, tune_convolutions
 from .video.blend import crossfade, frames_to_uint8
 from .video.framestore import FrameStore
 from .video.mp4 import write_mp4
@@ -93,13 +93,20 @@ def guided_velocity(v: torch.Tensor, v_neg: torch.Tensor, scale: float, rescale:
 
 
 @dataclass
-class _Eta:
-    """Seconds per computed step (smoothed) and per decode, for the remaining-time estimate."""
+class StepTimer:
+    """Seconds per computed step (smoothed) and per decode, for the remaining-time estimate.
+
+    A job's first model call is no sample of its speed: it carries CUDA's lazy start, cuDNN's
+    autotuning and, with compile on, the compilation itself (a minute or more). It stands in only
+    until the second step, which replaces it instead of being averaged with it.
+    """
     step_s: float | None = None
     decode_s: float = 0.0
+    steps: int = 0
 
     def step(self, seconds: float) -> None:
-        self.step_s = seconds if self.step_s is None else 0.8 * self.step_s + 0.2 * seconds
+        self.steps += 1
+        self.step_s = seconds if self.steps <= 2 else 0.8 * self.step_s + 0.2 * seconds
 
     def remaining(self, steps_left: int, decodes_left: int) -> float | None:
         return None if self.step_s is None else steps_left * self.step_s + decodes_left * self.decode_s
@@ -113,7 +120,7 @@ class _JobRun:
         self.folder: JobFolder | None = None
         self.store: FrameStore | None = None
         self.started = time.monotonic()
-        self.eta = _Eta()
+        self.eta = StepTimer()
         self.base: ExtensionBase | None = None
         self.spans: list[tuple[int, int]] = []
         self.store_notes: list[str] = []
@@ -226,6 +233,7 @@ class _JobRun:
         setup = prepare_transformer(transformer, place.device, attention=job.attention)
         self.log(f"transformer: {setup.describe()}")
         yield ev.Status(f"Video model ready: {setup.describe()}")
+        compiling = compiles_at_next_call(transformer)
         if tune_convolutions(place.device):
             self.log("VAE: cuDNN picks the fastest convolution algorithms (timed at the first decode)")
         self.check()
@@ -255,6 +263,9 @@ class _JobRun:
                 for note in folder.notes[noted:]:
                     yield ev.Status(note, notice=True)
                 self.log(f"section {section}: sampling (seed {job.seed_for(section)}, prompt {prompts[section]!r})")
+                if compiling:
+                    yield ev.Status("Compiling the video model: the first step takes from seconds (kernels kept from "
+                                    "an earlier run) to a few minutes (first run with these settings)")
                 sampler = self.sample_section(
                     transformer, place, history, start_latent, end_latent, order, section,
                     section_noise(job.seed_for(section), order + noise_offset, shape),
@@ -263,6 +274,9 @@ class _JobRun:
                 )
                 latents, skipped = yield from sampler
                 sampled_at = time.monotonic()
+                if compiling:
+                    mark_compiled_run(transformer)
+                    compiling = False
                 steps_left -= job.steps
                 folder.save_section(section, latents, prints[section])
             history = ctx.add_to_history(job.variant, history, latents, order, n, start_latent)

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import sys
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,6 +316,21 @@ def count_compiled_blocks(transformer: nn.Module) -> int:
     return sum(getattr(b, "_compiled_call_impl", None) is not None for b in blocks)
 
 
+# Transformers whose compiled blocks have run once: their next call does not compile.
+_compiled_runs: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
+
+
+def compiles_at_next_call(transformer: nn.Module) -> bool:
+    """Whether the next call will compile (compiled blocks that have not run yet): the runner says
+    so, as that first step takes from seconds (kernels cached) to minutes."""
+    return count_compiled_blocks(transformer) > 0 and transformer not in _compiled_runs
+
+
+def mark_compiled_run(transformer: nn.Module) -> None:
+    if count_compiled_blocks(transformer):
+        _compiled_runs.add(transformer)
+
+
 def set_compiled(transformer: nn.Module, device: torch.device, on: bool) -> int:
     """Compile the blocks, or return them to eager, in place; returns how many are compiled.
 
@@ -323,6 +339,7 @@ def set_compiled(transformer: nn.Module, device: torch.device, on: bool) -> int:
     """
     blocks = [*transformer.transformer_blocks, *transformer.single_transformer_blocks]
     if on and count_compiled_blocks(transformer) < len(blocks):
+        _compiled_runs.discard(transformer)
         compile_blocks(transformer, device)
     elif not on:
         for block in blocks:
