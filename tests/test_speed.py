@@ -300,3 +300,13 @@ def test_speed_caches_live_under_the_app_home_when_it_is_set(monkeypatch, tmp_pa
     assert speed.compile_cache_dir() == tmp_path / "cache" / "torch-compile"
     monkeypatch.delenv("FRAMEPACK_DESKTOP_HOME")
     assert speed.speed_cache_dir() != tmp_path / "cache"
+
+
+def test_the_window_offers_fp8_compute_only_where_its_quality_check_passes(demo_models, monkeypatch, tmp_path):
+    monkeypatch.setattr(speed, "fp8_hardware", lambda device: None)   # this CPU stands in for an Ada/Hopper GPU
+    monkeypatch.setattr(speed, "speed_cache_dir", lambda: tmp_path)
+    assert speed.support(CPU, models=str(demo_models))[1] is None     # the check passed (and is cached)
+    assert (tmp_path / "fp8-check.json").is_file()
+    monkeypatch.setattr(speed, "FP8_MAX_RELATIVE_ERROR", 1e-6)         # a GPU whose fp8 is far off
+    assert "changes the model's prediction by" in speed.support(CPU, models=str(demo_models))[1]
+    assert speed.support(CPU, models=str(tmp_path / "no-models"))[1] is None   # nothing to check yet

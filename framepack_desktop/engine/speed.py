@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import BadSettings
+from .errors import BadSettings, UserError
 from ..settings import APP_NAME, HOME_ENV
 
 NATIVE = "native"
@@ -96,13 +96,35 @@ def prepare_transformer(
                       tuple(sorted(timings.items(), key=lambda item: item[1])))
 
 
-def support(device: str | torch.device = "auto") -> tuple[str | None, str | None]:
+def support(device: str | torch.device = "auto", models: str | None = None) -> tuple[str | None, str | None]:
     """(why compile is not offered, why fp8 compute is not) on `device`, None where it is: what the
-    window asks once at start to enable its checkboxes. fp8's quality check runs when a job loads."""
+    window asks once at start to enable its checkboxes.
+
+    With `models` (a models folder or "demo") fp8 compute is offered only if its quality check
+    passes on this GPU (run once, a second or two with a narrow model of the transformer's depth,
+    then cached); without a transformer on disk only the hardware is checked, and the check runs
+    when a job loads.
+    """
     if str(device) == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(device)
-    return compile_unavailable(device), fp8_hardware(device)
+    fp8 = fp8_hardware(device)
+    config = transformer_config(models) if fp8 is None and models else None
+    if config:
+        fp8 = fp8_unavailable(device, config)
+    return compile_unavailable(device), fp8
+
+
+def transformer_config(models: str) -> dict | None:
+    """The original transformer's config.json in a models folder, or None when it is not there."""
+    from .models.layout import locate
+    from .models.loader import resolve_models_dir
+
+    try:
+        path = locate(resolve_models_dir(models), "transformer", "original") / "config.json"
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UserError):
+        return None
 
 
 # ----- convolutions (the VAE) -----
@@ -608,7 +630,8 @@ def fp8_verdict(device: torch.device, config: Mapping, cache_file: Path | None =
     narrow = {k: v for k, v in dict(config).items() if not k.startswith("_")}
     narrow["num_attention_heads"] = 2
     model = build_random(lambda: HunyuanVideoFramepackTransformer3DModel(**narrow), device, torch.bfloat16)
-    check = fp8_check(model, random_inputs(narrow, device, torch.bfloat16, 32, 32), fp8_rowwise_works(device))
+    check = fp8_check(model, random_inputs(narrow, device, torch.bfloat16, 32, 32), fp8_rowwise_works(device),
+                      threshold=FP8_MAX_RELATIVE_ERROR)
     del model
     cached[key] = {"relative_error": check.relative_error, "threshold": check.threshold,
                    "linears": check.linears, "rowwise": check.rowwise}

@@ -701,7 +701,7 @@ def run_gui(argv: list[str]) -> int:
     from ..engine.speed import support
 
     window = MainWindow(paths, settings, run_job=run_job, session_factory=ModelSession)
-    window.sidebar.settings.set_speed_support(*support())
+    window.sidebar.settings.set_speed_support(*support(models=settings.models_dir or None))
     window.gc_policy.install()
     reporter.crashed.connect(window.show_crash)
     app.styleHints().colorSchemeChanged.connect(window.follow_system_theme)
