@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("takes", help="list every sampled version (take) of each section of a job")
     t.add_argument("job_dir", help="the job's folder (<video>.job beside the output)")
+    t.add_argument("--prune", action="store_true",
+                   help="delete every take the current video does not use (its own sections stay)")
 
     from .cli_models import add_models_commands
 
@@ -103,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "extend":
             return _extend(args)
         if args.command == "takes":
-            return _takes(Path(args.job_dir))
+            return _takes(Path(args.job_dir), args.prune)
         if args.command == "models":
             from .cli_models import run_models_command
 
@@ -166,10 +168,14 @@ def _extend(args) -> int:
     return _run(job)
 
 
-def _takes(job_dir: Path) -> int:
+def _takes(job_dir: Path, prune: bool = False) -> int:
     import time
 
-    from .engine.jobfolder import list_takes
+    from .engine.jobfolder import list_takes, prune_takes
+
+    if prune:
+        files, freed = prune_takes(job_dir)
+        print(f"deleted {files} take{'' if files == 1 else 's'} the video does not use ({freed / 1e6:.1f} MB)")
 
     for section, takes in list_takes(job_dir).items():
         print(f"section {section + 1}:" + ("" if takes else " not sampled yet"))

@@ -16,6 +16,7 @@ from framepack_desktop.engine import events as ev
 from framepack_desktop.engine.job import Job
 from framepack_desktop.engine.jobfolder import (
     JobBusy, JobFolder, SectionFiles, find_unfinished_jobs, job_chain, job_with_take, list_takes, load_job,
+    prune_takes,
 )
 from framepack_desktop.engine.runner import run_job
 from framepack_desktop.engine.session import ModelSession
@@ -219,3 +220,23 @@ def test_cli_lists_the_takes_and_marks_the_active_ones(finished, tmp_path, sessi
     listed = [(ln.strip().startswith("*"), ln.split("seed")[1].split()[0]) for ln in section_1]
     assert listed == [(False, "31337"), (True, "7")]
     assert all(ln.rstrip().endswith("a fox runs") for ln in section_1)
+
+
+def test_pruning_deletes_only_the_takes_the_video_does_not_use(finished, tmp_path, session, capsys):
+    job = copy_of(finished, tmp_path)
+    redo = job.replace(section_seeds={1: 99})
+    run(redo, session)                                    # sections 1 and 0 get a second take
+    assert {s: len(t) for s, t in list_takes(redo.job_dir).items()} == {0: 2, 1: 2, 2: 1}
+    holder = JobFolder(redo)                              # a job running in the folder
+    with pytest.raises(JobBusy, match="being generated"):
+        prune_takes(redo.job_dir)
+    holder.close()
+    before = frames_of(redo)
+    assert main(["takes", str(redo.job_dir), "--prune"]) == 0
+    assert capsys.readouterr().out.startswith("deleted 2 takes the video does not use")
+    kept = list_takes(redo.job_dir)
+    assert {s: len(t) for s, t in kept.items()} == {0: 1, 1: 1, 2: 1} and all(t[0].active for t in kept.values())
+    events = run(redo, session)                           # the video is still whole: nothing sampled
+    assert isinstance(events[-1], ev.Finished) and sampled(events) == set()
+    assert np.array_equal(frames_of(redo), before)
+    assert prune_takes(redo.job_dir) == (0, 0)

@@ -222,7 +222,7 @@ def test_redo_a_section_then_keep_the_first_take_without_sampling(open_window, q
 
     takes_menu = next(a.menu() for a in w.section_menu(1).actions() if a.menu())
     assert "(2)" in takes_menu.title()
-    entries = takes_menu.actions()
+    entries = [a for a in takes_menu.actions() if a.isCheckable()]
     assert [a.isChecked() for a in entries] == [False, True]
     assert entries[0].text().startswith("Keep this take") and f"seed {job.seed}" in entries[0].text()
     shoot_menu = w.section_menu(1)
@@ -239,6 +239,16 @@ def test_redo_a_section_then_keep_the_first_take_without_sampling(open_window, q
     probe.wait_outcome(qtbot)
     assert w.model.job.section_prompts == {2: "a fox jumps"} and not w.model.job.section_seeds
     assert probe.sampled() == {2, 1, 0} and w.model.sections[2].prompt == "a fox jumps"
+
+    # Clean up: delete the takes this video does not use (asked first; "no" keeps them).
+    prune = next(a for a in next(a.menu() for a in w.section_menu(2).actions() if a.menu()).actions()
+                 if a.text().startswith("Delete the takes"))
+    w.confirm_prune = lambda: False
+    prune.trigger()
+    assert [s.takes for s in w.model.sections] == [3, 3, 2]
+    w.confirm_prune = lambda: True
+    prune.trigger()
+    assert [s.takes for s in w.model.sections] == [1, 1, 1] and w.status_text.text().startswith("Deleted 5 takes")
 
 
 def test_extend_a_finished_video_and_continue_from_a_frame(open_window, qtbot, finished, out_dir, tmp_path):

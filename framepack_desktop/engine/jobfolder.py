@@ -259,6 +259,34 @@ def list_takes(job_dir: str | os.PathLike) -> dict[int, list[Take]]:
     return out
 
 
+def prune_takes(job_dir: str | os.PathLike) -> tuple[int, int]:
+    """Delete every take the job in job.json does not use; returns (files deleted, bytes freed).
+
+    What the current video is made of stays, so resume, extend and the finished video are not
+    touched; only the other versions of sections (redone, or made with other settings) go. The
+    job folder is locked meanwhile: a job running in it makes this fail with JobBusy.
+    """
+    job_dir = Path(job_dir)
+    job = load_job(job_dir)
+    used = set(job_chain(job).prints.values())
+    try:
+        lock = _FolderLock(job_dir / ".lock")
+    except OSError as e:
+        raise JobBusy(f"The job in '{job_dir}' is being generated right now; delete its other takes when it is "
+                      "done.") from e
+    files = freed = 0
+    try:
+        for take in SectionFiles(job_dir).takes():
+            if take.fingerprint in used:
+                continue
+            size = take.path.stat().st_size
+            take.path.unlink()
+            files, freed = files + 1, freed + size
+    finally:
+        lock.release()
+    return files, freed
+
+
 def _descends_from(take: Take, root: str, by_print: dict[str, Take]) -> bool:
     seen = set()
     while take.previous != root:

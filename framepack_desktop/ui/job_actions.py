@@ -42,6 +42,13 @@ def redo_job(job: Job, section: int, seed: int | None = None, prompt: str | None
     return job.replace(section_seeds=seeds, section_prompts=prompts).validate()
 
 
+def prune(job: Job) -> tuple[int, int]:
+    """Delete the takes the job's video does not use: (files deleted, bytes freed)."""
+    from ..engine.jobfolder import prune_takes
+
+    return prune_takes(job.job_dir)
+
+
 def takes(job: Job) -> dict[int, list]:
     """The takes of each section in the job's folder ({} when it has no folder yet)."""
     from ..engine.jobfolder import list_takes

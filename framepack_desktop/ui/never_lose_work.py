@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Slot
-from PySide6.QtWidgets import QInputDialog, QMenu
+from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
 
 from ..engine.errors import UserError
 from ..engine.job import Job
@@ -88,6 +88,8 @@ class NeverLoseWork:
                 action.setCheckable(True)
                 action.setChecked(take.active)
                 action.setEnabled(not take.active)
+            sub.addSeparator()
+            sub.addAction("Delete the takes this video does not use…", self.prune_takes)
         menu.addSeparator()
         frame = menu.addAction("Continue from this frame", self.continue_from_frame)
         frame.setEnabled(usable and self.model.is_ready(self.playback.position))
@@ -132,6 +134,25 @@ class NeverLoseWork:
             self.show_error(str(e))
             return
         self._run_now(job, f"Keeping take seed {take.seed} of section {take.section + 1}")
+
+    def prune_takes(self) -> None:
+        """Delete every take of every section that the video shown does not use (after asking)."""
+        if not (self._has_job_folder() and self.confirm_prune()):
+            return
+        try:
+            files, freed = job_actions.prune(self.model.job)
+        except (UserError, OSError) as e:
+            self.show_error(str(e))
+            return
+        self.refresh_takes()
+        self.status_text.setText(f"Deleted {files} take{'' if files == 1 else 's'} ({freed / 1e6:.1f} MB)")
+
+    def confirm_prune(self) -> bool:
+        """Whether the user agrees to delete the unused takes. Tests replace this with an answer."""
+        answer = QMessageBox.question(
+            self, "Delete takes", "Delete every take of every section that this video does not use?\n\n"
+            "The video and the takes it is made of stay; the others cannot be chosen again.")
+        return answer == QMessageBox.StandardButton.Yes
 
     def ask_extension(self) -> tuple[float, str] | None:
         """(seconds, prompt) to extend the video by, or None. Tests replace this with an answer."""
