@@ -13,6 +13,22 @@ import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def no_user_hub_cache(tmp_path, monkeypatch):
+    """Each test starts with an empty Hugging Face cache of its own: components missing from a
+    models folder must never be found in the developer's cache, or in one an earlier test filled."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-hub-cache"))
+
+
+@pytest.fixture
+def no_grad():
+    """Model calls without autograd, as the engine makes them (files opt in with `usefixtures`)."""
+    import torch
+
+    with torch.no_grad():
+        yield
+
+
 @pytest.fixture(scope="session")
 def demo_models(tmp_path_factory):
     from framepack_desktop.engine.models.demo import build_demo_models

@@ -26,12 +26,6 @@ def demo_copy(demo_models, tmp_path):
     return shutil.copytree(demo_models, tmp_path / "models")
 
 
-@pytest.fixture(autouse=True)
-def no_user_hub_cache(tmp_path, monkeypatch):
-    """Components missing here must not be found in the developer's own Hugging Face cache."""
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-hub-cache"))
-
-
 def _files(root):
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 

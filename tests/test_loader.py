@@ -17,11 +17,7 @@ TEMPLATE = (
 )
 FIX = "framepack-desktop models"
 
-
-@pytest.fixture(autouse=True)
-def no_grad():
-    with torch.no_grad():
-        yield
+pytestmark = pytest.mark.usefixtures("no_grad")
 
 
 @pytest.fixture(scope="module")
@@ -32,12 +28,6 @@ def transformer(demo_models):
 @pytest.fixture
 def demo_copy(demo_models, tmp_path):
     return shutil.copytree(demo_models, tmp_path / "models")
-
-
-@pytest.fixture(autouse=True)
-def no_user_hub_cache(tmp_path, monkeypatch):
-    """Components missing here must not be found in the developer's own Hugging Face cache."""
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-hub-cache"))
 
 
 def _files(root):

@@ -23,14 +23,7 @@ from test_loader import _framepack_inputs
 FP8 = torch.float8_e4m3fn
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(autouse=True)
-def no_grad_no_hub(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-hub-cache"))
-    with torch.no_grad():
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_grad")
 
 
 @pytest.fixture(scope="module")

@@ -20,14 +20,7 @@ CPU = base_placement(torch.device("cpu"))
 PROMPTS = ["A cat walks on the grass.", "The girl dances gracefully."]
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-
-@pytest.fixture(autouse=True)
-def no_grad_no_hub(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-hub-cache"))
-    with torch.no_grad():
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "no_grad")
 
 
 def has_group_hook(module):

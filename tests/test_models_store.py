@@ -29,12 +29,6 @@ REPOS = (
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(autouse=True)
-def no_user_hub_cache(tmp_path, monkeypatch):
-    """Never look at the developer's own hub cache."""
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-hub-cache"))
-
-
 def make_hub_cache(models: Path, cache: Path, repos=REPOS, commit="c0ffee" * 6 + "abcd") -> Path:
     """The demo repos in huggingface_hub's cache layout: blobs by checksum, snapshot links to them."""
     for repo in repos:

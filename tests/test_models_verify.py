@@ -23,7 +23,6 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-hub-cache"))
     monkeypatch.setenv("FRAMEPACK_DESKTOP_HOME", str(tmp_path / "app"))
 
 
