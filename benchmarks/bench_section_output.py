@@ -9,8 +9,9 @@ the previous chunk's 33 raw frames, turned into uint8 and written (with fsync) t
 Two ways, measured in the same run on the same random frames:
 - baseline: the engine before this benchmark: frames moved to the CPU as float32, the crossfade
   and the uint8 conversion in numpy (single-threaded), then the store write;
-- ours: the crossfade and the conversion where the decoder left the frames (torch, the GPU on a
-  GPU machine, all cores on the CPU), only uint8 frames moved to the CPU, then the same write.
+- ours: the engine's `blend.join_chunk`: the crossfade and the conversion where the decoder left
+  the frames (torch, the GPU on a GPU machine, all cores on the CPU), only uint8 frames moved to
+  the CPU, then the same write.
 Reported: the median of `--repeats` runs for each, and ours as a ratio of the baseline.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from framepack_desktop.engine.video.blend import crossfade, frames_to_uint8, pixels_to_uint8
+from framepack_desktop.engine.video.blend import crossfade, join_chunk, pixels_to_uint8
 from framepack_desktop.engine.video.framestore import FrameStore
 
 from .meter import device_label, sync
@@ -41,9 +42,8 @@ def baseline(pixels: torch.Tensor, previous: np.ndarray) -> np.ndarray:
 
 
 def ours(pixels: torch.Tensor, previous: np.ndarray) -> np.ndarray:
-    raw = pixels[0].float().permute(1, 2, 3, 0)
-    raw[-OVERLAP:] = crossfade(raw[-OVERLAP:], torch.from_numpy(previous).to(raw.device))
-    return frames_to_uint8(raw, in_place=True)
+    """The engine's own path: the runner's decode output handed to `join_chunk`."""
+    return join_chunk(pixels[0].float().permute(1, 2, 3, 0), previous, new_is_earlier=True)
 
 
 def timed(way, pixels: torch.Tensor, previous: np.ndarray, store: FrameStore) -> tuple[float, float, np.ndarray]:

@@ -5,6 +5,7 @@ import torch
 
 from framepack_desktop.engine.video.blend import (
     frames_to_uint8,
+    join_chunk,
     blend_into_store,
     crossfade,
     pixels_to_float,
@@ -178,3 +179,17 @@ def test_frames_to_uint8_on_the_tensor_s_device_rounds_exactly_as_the_numpy_path
     assert frames.min() < -1  # the input is left alone
     expected = frames_to_uint8(frames)
     assert np.array_equal(frames_to_uint8(frames, in_place=True), expected) and frames.max() > 2  # reused
+
+
+@pytest.mark.parametrize("new_is_earlier", [True, False], ids=["original", "f1"])
+def test_join_chunk_on_the_device_equals_the_float_crossfade_on_the_cpu(new_is_earlier):
+    g = np.random.default_rng(1)
+    raw = g.uniform(-1.1, 1.1, (9, 4, 5, 3)).astype(np.float32)
+    previous = g.uniform(-1, 1, (3, 4, 5, 3)).astype(np.float32)
+    if new_is_earlier:    # the overlap is the new chunk's end, faded out into the previous chunk
+        expected = np.concatenate([raw[:-3], crossfade(raw[-3:], previous)])
+    else:                 # F1: the previous chunk's end fades into the new chunk's start
+        expected = np.concatenate([crossfade(previous, raw[:3]), raw[3:]])
+    joined = join_chunk(torch.from_numpy(raw.copy()), previous, new_is_earlier)
+    assert np.array_equal(joined, pixels_to_uint8(expected))
+    assert np.array_equal(join_chunk(torch.from_numpy(raw.copy()), None, new_is_earlier), pixels_to_uint8(raw))

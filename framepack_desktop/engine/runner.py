@@ -43,7 +43,7 @@ from .sampling.teacache import step_cache
 from .models.policy import plan_job
 from .session import ModelSession, Placement
 from .speed import compiles_at_next_call, mark_compiled_run, prepare_transformer, tune_convolutions
-from .video.blend import crossfade, frames_to_uint8
+from .video.blend import join_chunk
 from .video.framestore import FrameStore
 from .video.mp4 import write_mp4
 from .video.preview import latent_preview
@@ -432,11 +432,4 @@ class _JobRun:
         present = ctx.frames_of(generated)
         original = self.job.variant == "original"
         start = self.job.num_frames - present if original else present - raw.shape[0]
-        if prev_tail is not None:
-            overlap = len(prev_tail)
-            previous = torch.from_numpy(prev_tail).to(raw.device)
-            if original:
-                raw[-overlap:] = crossfade(raw[-overlap:], previous)
-            else:
-                raw[:overlap] = crossfade(previous, raw[:overlap])
-        return start, frames_to_uint8(raw, in_place=True)
+        return start, join_chunk(raw, prev_tail, new_is_earlier=original)

@@ -112,6 +112,24 @@ def frames_to_uint8(frames: torch.Tensor, in_place: bool = False) -> np.ndarray:
     return work.to(torch.uint8).cpu().numpy()
 
 
+def join_chunk(raw: torch.Tensor, previous_raw: np.ndarray | None, new_is_earlier: bool) -> np.ndarray:
+    """A newly decoded chunk (T x H x W x 3 floats in [-1, 1], on the decoder's device) crossfaded
+    with the previous chunk's raw overlap frames, as uint8 frames ready for the store.
+
+    The crossfade and the conversion run where `raw` is, in place (only uint8 crosses to the
+    CPU); the overlap is at the chunk's end when it lies before the previous chunk in time
+    (original model), at its start otherwise (F1).
+    """
+    if previous_raw is not None:
+        overlap = len(previous_raw)
+        previous = torch.from_numpy(previous_raw).to(raw.device)
+        if new_is_earlier:
+            raw[-overlap:] = crossfade(raw[-overlap:], previous)
+        else:
+            raw[:overlap] = crossfade(previous, raw[:overlap])
+    return frames_to_uint8(raw, in_place=True)
+
+
 def blend_into_store(
     store: FrameStore,
     new_frames: np.ndarray,
