@@ -60,8 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--attention", help="attention kernel: auto (default: the fastest that works), native, "
                                        "flash, sage, ...")
     r.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                   help="compile the transformer blocks with torch.compile (faster; the first run compiles "
-                        "for about a minute, later runs reuse the kernels)")
+                   help="compile the transformer blocks with torch.compile (faster; the first run waits "
+                        "while the blocks compile, later runs reuse the kernels)")
     r.add_argument("--fp8-compute", dest="fp8_compute", action=argparse.BooleanOptionalAction, default=None,
                    help="fp8 matmuls on Ada/Hopper/Blackwell GPUs (faster, slightly different result)")
     r.add_argument("--out", dest="output", help="output MP4")

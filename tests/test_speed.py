@@ -310,3 +310,10 @@ def test_the_window_offers_fp8_compute_only_where_its_quality_check_passes(demo_
     monkeypatch.setattr(speed, "FP8_MAX_RELATIVE_ERROR", 1e-6)         # a GPU whose fp8 is far off
     assert "changes the model's prediction by" in speed.support(CPU, models=str(demo_models))[1]
     assert speed.support(CPU, models=str(tmp_path / "no-models"))[1] is None   # nothing to check yet
+
+
+def test_the_start_up_check_never_builds_the_demo_models(monkeypatch, tmp_path):
+    from framepack_desktop.engine.models import loader
+
+    monkeypatch.setattr(loader, "demo_models_dir", lambda: tmp_path / "demo")
+    assert speed.transformer_config("demo") is None and not (tmp_path / "demo").exists()

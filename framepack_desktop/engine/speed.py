@@ -9,7 +9,7 @@ as much. Three levers, each optional and each leaving the model's maths unchange
   a tiny probe, times each (and SDPA, "native") on one attention call of FramePack's size, and
   uses the fastest; the verdict is cached per GPU. The name used is recorded in the job's log.
 - Regional torch.compile. The 60 transformer blocks are two classes repeated; compiling each block
-  (not the whole model) compiles each class once, keeps compile time to a minute instead of many,
+  (not the whole model) compiles each class once (keeping compile time short),
   and leaves the code around the blocks (history packing, TeaCache's skip decision, offloading
   hooks) eager. Inductor's cache lives in the user cache folder, so later starts reuse the kernels.
 - fp8 compute. On Ada/Hopper/Blackwell tensor cores an fp8 matmul runs at twice the bf16 rate.
@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import BadSettings, UserError
+from .errors import BadSettings
 from ..settings import APP_NAME, HOME_ENV
 
 NATIVE = "native"
@@ -116,14 +116,15 @@ def support(device: str | torch.device = "auto", models: str | None = None) -> t
 
 
 def transformer_config(models: str) -> dict | None:
-    """The original transformer's config.json in a models folder, or None when it is not there."""
+    """The original transformer's config.json in a models folder ("demo": the demo set, if it was
+    built already; nothing is built here, at start-up), or None when it is not there."""
     from .models.layout import locate
-    from .models.loader import resolve_models_dir
+    from .models.loader import DEMO_SPEC, demo_models_dir
 
+    folder = demo_models_dir() if models.strip().lower() == DEMO_SPEC else Path(models).expanduser()
     try:
-        path = locate(resolve_models_dir(models), "transformer", "original") / "config.json"
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UserError):
+        return json.loads((locate(folder, "transformer", "original") / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
 
 

@@ -86,8 +86,8 @@ class Fold(QWidget):
         self.body.setVisible(on)
 
 
-COMPILE_TIP = ("Compile the video model's blocks with torch.compile: faster steps. The first video compiles "
-               "for about a minute; the compiled kernels are kept for later starts.")
+COMPILE_TIP = ("Compile the video model's blocks with torch.compile: faster steps. The first video waits while "
+               "the blocks compile; the compiled kernels are kept for later starts.")
 FP8_TIP = ("Run the video model's matrix products in fp8 on Ada, Hopper or Blackwell GPUs: faster and less GPU "
            "memory, slightly different results. Offered after a quality check against bf16 on this GPU.")
 
