@@ -36,6 +36,14 @@ def image(path, w=640, h=480):
     return str(path)
 
 
+def queue_prompts(w, tmp_path, prompts):
+    """Queue one job per prompt from the form (a start image loaded first), without running them."""
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    for text in prompts:
+        w.sidebar.prompt.set_text(text)
+        w.enqueue()
+
+
 def urls(*files):
     m = QMimeData()
     m.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
@@ -96,10 +104,7 @@ def test_dropping_an_mp4_made_by_the_app_loads_its_settings(open_window, tmp_pat
 
 def test_queue_edits_persist_across_a_restart(open_window, paths, tmp_path):
     w = open_window()
-    w.sidebar.start.load(image(tmp_path / "a.png"))
-    for text in ("first", "second", "third"):
-        w.sidebar.prompt.set_text(text)
-        w.enqueue()
+    queue_prompts(w, tmp_path, ("first", "second", "third"))
     assert not w.controller.running and [j.prompt for j in load_queue(paths)] == ["first", "second", "third"]
     panel = w.queue_panel
     panel.list.setCurrentRow(2)
@@ -176,10 +181,7 @@ def test_unhandled_exceptions_are_logged_and_shown(open_window, paths):
 
 def test_dragging_a_queued_job_in_the_list_reorders_the_queue(open_window, qtbot, tmp_path):
     w = open_window()
-    w.sidebar.start.load(image(tmp_path / "a.png"))
-    for text in ("one", "two", "three"):
-        w.sidebar.prompt.set_text(text)
-        w.enqueue()
+    queue_prompts(w, tmp_path, ("one", "two", "three"))
     model = w.queue_panel.list.model()
     assert model.moveRow(model.index(0, 0).parent(), 2, model.index(0, 0).parent(), 0)   # what a drag does
     qtbot.waitUntil(lambda: [j.prompt for j in w.controller.queue.jobs] == ["three", "one", "two"], timeout=2000)
@@ -196,9 +198,7 @@ def test_speed_settings_reach_the_job_only_where_this_computer_offers_them(open_
     panel.set_speed_support(None, "fp8 compute needs an NVIDIA GPU")
     assert not panel.fp8_compute.isEnabled() and "needs an NVIDIA GPU" in panel.fp8_compute.toolTip()
     assert panel.values()["fp8_compute"] is False and panel.values()["compile"] is True
-    w.sidebar.start.load(image(tmp_path / "a.png"))
-    w.sidebar.prompt.set_text("waves")
-    w.enqueue()
+    queue_prompts(w, tmp_path, ["waves"])
     queued = w.controller.queue.jobs[-1]
     assert queued.compile and not queued.fp8_compute
 
