@@ -15,15 +15,15 @@ computed step's time and the device's dense bf16 peak.
 The baseline runs first, on the same weights and inputs: diffusers' HunyuanVideoFramepackPipeline
 with its default settings (its scheduler, default attention, eager), one section of the same
 size and step count, so ours is reported as a ratio of its seconds per step. Then the speed
-settings go on (`speed.prepare_transformer`: attention backend, optional regional compile, whose
-time is the first step's excess over a steady one), optionally every installed attention backend
+settings go on (`speed.set_compiled` for the optional regional compile, whose time is the first
+step's excess over a steady one; `speed.prepare_transformer` for the attention kernel, as the
+runner does), optionally every installed attention backend
 is timed (`--attention all`), and with `--fp8` the fp8 path is checked against bf16 on the same
 weights and inputs at full size and timed.
 """
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import statistics
 import sys
@@ -283,8 +283,8 @@ def measure(args: argparse.Namespace) -> dict:
     if args.attention == "all":
         result["attention_sweep"] = attention_sweep(transformer, place, inputs, args, flops, peak, meter)
     with meter.phase("speed settings"):
-        setup = speed.prepare_transformer(transformer, device, "auto" if args.attention == "all" else args.attention,
-                                          compile=args.compile)
+        speed.set_compiled(transformer, device, args.compile)
+        setup = speed.prepare_transformer(transformer, device, "auto" if args.attention == "all" else args.attention)
     result["speed_setup"] = setup.describe()
     with meter.phase("sampling, TeaCache off"):
         runs.append(sample_section(transformer, place, inputs, args.steps, None, f"ours ({setup.describe()})", flops, peak))

@@ -265,7 +265,7 @@ def test_fp8_verdict_is_computed_once_and_cached(tmp_path, monkeypatch):
 
 def test_fp8_is_not_offered_without_fp8_tensor_cores():
     with pytest.raises(BadSettings, match="NVIDIA GPU"):
-        speed.prepare_transformer(tiny(), CPU, fp8=True)
+        speed.enable_fp8(tiny(), CPU)
 
 
 # ----- random weights, the runner's call -----

@@ -75,23 +75,15 @@ class SpeedSetup:
         return f"attention {self.attention}{timed}, {compiled}, {fp8}"
 
 
-def prepare_transformer(
-    transformer: nn.Module, device: str | torch.device, attention: str = "auto",
-    compile: bool = False, fp8: bool = False,
-) -> SpeedSetup:
-    """Apply the speed settings to a loaded transformer, in place; the runner's one call.
-
-    fp8 comes first and compile last, so the compiled graphs hold the fp8 layers and the chosen
-    attention kernel. Settings that cannot work here raise BadSettings with what to choose instead.
+def prepare_transformer(transformer: nn.Module, device: str | torch.device, attention: str = "auto") -> SpeedSetup:
+    """Choose the attention kernel of a loaded transformer and record its speed settings; the
+    runner's one call. fp8 compute and compile were applied when the session loaded the model
+    (`session.py`: fp8 before the offloading hooks, compile after), so they are counted here, not
+    set: a transformer kept between jobs carries them.
     """
     device = torch.device(device)
-    if fp8 and not count_fp8_linears(transformer):
-        enable_fp8(transformer, device)
     timings: dict[str, float] = {}
     backend = choose_attention(transformer, device, attention, timings)
-    if compile:
-        compile_blocks(transformer, device)
-    # Counted from the model, not the flags: a transformer kept between jobs may carry earlier settings.
     return SpeedSetup(backend, count_compiled_blocks(transformer), count_fp8_linears(transformer),
                       tuple(sorted(timings.items(), key=lambda item: item[1])))
 
