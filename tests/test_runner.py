@@ -189,3 +189,20 @@ def test_the_first_model_call_does_not_skew_the_remaining_time():
     assert eta.remaining(10, 0) == 10.0         # the warm-up is dropped, not averaged in
     eta.step(2.0)
     assert eta.remaining(10, 0) == pytest.approx(12.0)   # then smoothed
+
+
+@pytest.mark.slow
+def test_two_runs_of_one_job_write_the_same_mp4_bytes(job, tmp_path):
+    """Same job, same bytes: users and tests compare videos by hash. The first run's video and
+    working folder are moved away so that the second samples and encodes everything again."""
+    import hashlib
+    import shutil
+
+    digests = []
+    for k in range(2):
+        assert isinstance(list(run_job(job))[-1], ev.Finished)
+        out = tmp_path / "out.mp4"
+        digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
+        shutil.move(out, tmp_path / f"run{k}.mp4")
+        shutil.move(tmp_path / "out.job", tmp_path / f"run{k}.job")
+    assert digests[0] == digests[1]

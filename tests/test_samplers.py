@@ -50,28 +50,30 @@ def test_converges_as_steps_grow(method):
 
 
 def test_unipc_well_below_euler_at_25_shifted_steps():
-    """Default settings: 25 steps, shift 7. Measured: Euler ~0.105, UniPC ~0.020 (5.1x to 5.8x
-    over seeds). The margin is bounded by the readout both share: the result is the x0
-    prediction at the last sigma (0.226), and even on the exact trajectory that prediction
-    is ~0.037 from the endpoint, so a 10x margin over Euler is out of reach for any such solver."""
+    """Default settings: 25 steps, shift 7. Measured with FramePack's variant (lambda = -ln sigma,
+    corrector from the first step): Euler 0.100-0.105, UniPC 0.053-0.055, 1.9x better over three
+    seeds. (The paper's form on the half log-SNR reached 5x here, but it is not what the original
+    runs, and the same seed must give the same video.) Both share the readout bound: the result is
+    the x0 prediction at the last sigma (0.226), ~0.037 from the endpoint even on the exact path."""
     for seed in range(3):
         flow = GaussianFlow(seed)
         euler, unipc = flow.error("euler", 25, SHIFT7), flow.error("unipc", 25, SHIFT7)
-        assert unipc < euler / 4.5
-        assert unipc < 0.025
+        assert unipc < euler / 1.7
+        assert unipc < 0.06
 
 
 @pytest.mark.parametrize(
-    ("mu", "min_order"),
+    ("mu", "min_order", "euler_ratio"),
     [
-        # Unshifted: the asymptotic regime is reached by 8..64 steps. Measured order ~2.65.
-        (0.0, 2.4),
-        # Shift 7 (what the app runs): the last sigma shrinks only like 7 / (steps + 6), so the
-        # fit over 8..64 steps is partly pre-asymptotic. Measured order ~2.17.
-        (SHIFT7, 2.0),
+        # Unshifted: the asymptotic regime is reached by 8..64 steps. Measured order 2.36.
+        (0.0, 2.2, 10),
+        # Shift 7 (what the app runs): the last sigma shrinks only like 7 / (steps + 6) and the
+        # first steps, near sigma = 1, are long in -ln(sigma)'s time; the fit over 8..64 steps is
+        # pre-asymptotic. Measured order 1.16, still ahead of Euler at every step count.
+        (SHIFT7, 1.05, 1.5),
     ],
 )
-def test_unipc_order_of_convergence(mu, min_order):
+def test_unipc_order_of_convergence(mu, min_order, euler_ratio):
     steps = [8, 12, 16, 24, 32, 48, 64]
     flow = GaussianFlow()
     unipc = [flow.error("unipc", n, mu) for n in steps]
@@ -79,6 +81,8 @@ def test_unipc_order_of_convergence(mu, min_order):
     unipc_order = -np.polyfit(np.log(steps), np.log(unipc), 1)[0]
     euler_order = -np.polyfit(np.log(steps), np.log(euler), 1)[0]
     assert unipc_order >= min_order
+    assert all(u < e for u, e in zip(unipc, euler))
+    assert unipc[-1] < euler[-1] / euler_ratio
     assert 0.85 < euler_order < 1.15  # the problem tells orders apart: Euler is first order
 
 
@@ -160,7 +164,6 @@ def test_euler_is_bit_identical_to_diffusers():
         latents = scheduler.step(v.float(), t, latents, return_dict=False)[0]
 
     assert torch.equal(sample(velocity, noise, scheduler.sigmas, "euler"), latents)
-    assert torch.equal(sample(velocity, noise, shifted_sigmas(steps, mu), "euler"), latents)
 
 
 def test_unipc_takes_bf16_velocities_and_stays_close():
@@ -187,3 +190,14 @@ def test_rejects_unknown_method():
     flow = GaussianFlow()
     with pytest.raises(ValueError, match="unipc"):
         sample(flow.velocity, flow.noise.float(), shifted_sigmas(3, 1.0), "heun")
+
+
+def test_unipc_forms_x0_from_x_as_a_bf16_model_reads_it():
+    """In a bf16 run the original computes x0 = x - sigma * v from x rounded to bf16 (the model's
+    input), not from the float32 latents: with v = 0 the first prediction is exactly that x."""
+    x = torch.randn(1, 4, 3, 6, 8, generator=torch.Generator().manual_seed(3))
+    steps = iter_sample(lambda x, sigma, i: torch.zeros_like(x), x, shifted_sigmas(4, SHIFT7), "unipc",
+                        model_dtype=torch.bfloat16)
+    _, x0 = next(steps)
+    assert torch.equal(x0, x.bfloat16().float())
+    assert not torch.equal(x0, x)

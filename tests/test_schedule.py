@@ -1,4 +1,4 @@
-"""The shifted sigma schedule must be the one diffusers' FramePack pipeline samples on."""
+"""The shifted sigma schedule: the original FramePack's bits, within float32 epsilon of diffusers' pipeline."""
 import math
 
 import numpy as np
@@ -18,12 +18,13 @@ def diffusers_sigmas(steps: int, mu: float) -> torch.Tensor:
 
 @pytest.mark.parametrize("steps", [1, 2, 7, 25, 50, 200])
 @pytest.mark.parametrize("mu", [0.5, 0.9, math.log(7)])
-def test_matches_diffusers_scheduler(steps, mu):
+def test_within_float32_epsilon_of_diffusers_scheduler(steps, mu):
+    """Ours are the original FramePack's bits (tests/test_unipc_golden.py); diffusers computes
+    through a float64 linspace and lands up to float32's epsilon (2^-23) away (measured: at most
+    1.2e-7, 1 to 3 ulps of values below 1), never more."""
     ours, theirs = shifted_sigmas(steps, mu), diffusers_sigmas(steps, mu)
     assert ours.dtype == torch.float32 and ours.shape == (steps + 1,)
-    # Equal to float32 round-off; in fact bit-identical, which keeps whole runs bit-identical.
-    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)
-    assert torch.equal(ours, theirs)
+    assert float((ours - theirs).abs().max()) <= 2**-23
 
 
 @pytest.mark.parametrize("steps", [1, 3, 25])

@@ -72,3 +72,19 @@ def test_rescale_polynomial_is_the_published_one():
     x = 0.1
     expected = 733.226126 * x**4 - 401.131952 * x**3 + 67.5869174 * x**2 - 3.149878 * x + 0.0961237896
     assert abs(rescale(x) - expected) < 1e-9
+
+
+def test_with_real_cfg_the_counter_wraps_every_steps_calls_like_the_original():
+    """Two model calls a step (positive, negative): the original counts calls and wraps every
+    `steps` calls, so calls 0, S-1, S and 2S-1 are always computed and nothing else need be."""
+    model = tiny_transformer()
+    steps = 6
+    x = torch.randn(1, 4, 2, 8, 8, generator=torch.Generator().manual_seed(2))
+    computed = []
+    with torch.no_grad(), step_cache(model, 1e9, steps) as cache:
+        for call in range(2 * steps):
+            model(**inputs(x, 1 - (call // 2) / steps))
+            if not cache.last_skipped:
+                computed.append(call)
+    assert computed == [0, steps - 1, steps, 2 * steps - 1]
+    assert cache.skipped == 2 * steps - 4

@@ -83,13 +83,14 @@ def section_noise(seed: int, order: int, shape: tuple[int, ...]) -> torch.Tensor
 
 
 def guided_velocity(v: torch.Tensor, v_neg: torch.Tensor, scale: float, rescale: float) -> torch.Tensor:
-    """Real classifier-free guidance, with the original's std rescale."""
+    """Real classifier-free guidance, with the original's std rescale, in the original's order of
+    operations (the same bits for the same inputs)."""
     guided = v_neg + scale * (v - v_neg)
     if rescale <= 0:
         return guided
     dims = list(range(1, v.ndim))
-    factor = v.std(dim=dims, keepdim=True) / guided.std(dim=dims, keepdim=True)
-    return guided * (rescale * factor + (1 - rescale))
+    rescaled = guided * (v.std(dim=dims, keepdim=True) / guided.std(dim=dims, keepdim=True))
+    return rescale * rescaled + (1.0 - rescale) * guided
 
 
 @dataclass
@@ -362,7 +363,7 @@ class _JobRun:
             def velocity(x: torch.Tensor, sigma: float, i: int) -> torch.Tensor:
                 self.check()
                 t = time.monotonic()
-                timestep = torch.tensor([sigma * 1000.0], device=device).to(dtype)
+                timestep = (torch.tensor([sigma], dtype=torch.float32, device=device) * 1000.0).to(dtype)
                 v = [
                     transformer(hidden_states=x.to(device=device, dtype=dtype), timestep=timestep, guidance=guidance,
                                 image_embeds=image, return_dict=False, **cond, **history_kwargs)[0].float()
@@ -373,7 +374,7 @@ class _JobRun:
                     self.eta.step(time.monotonic() - t)
                 return out.cpu()
 
-            steps = iter_sample(velocity, noise, sigmas, job.sampler)
+            steps = iter_sample(velocity, noise, sigmas, job.sampler, model_dtype=dtype)
             while True:
                 try:
                     i, x0 = next(steps)

@@ -2,15 +2,16 @@
 
 FramePack samples with sigma = linspace(1, 0) bent towards high noise by
 sigma' = e^mu / (e^mu + 1/sigma - 1), mu growing with the token count of the latent window
-(DESIGN.md section 4). The values are computed in float32 exactly as diffusers'
-FlowMatchEulerDiscreteScheduler computes them (numpy float32 arithmetic), so that a run on
-our schedule is bit-identical to one through diffusers' HunyuanVideoFramepackPipeline.
+(DESIGN.md section 4). The values are computed as the original FramePack computes them: a
+float32 torch linspace and the shift as float32 tensor operations (`1 / sigma` a reciprocal).
+diffusers' FlowMatchEulerDiscreteScheduler gets there through a float64 numpy linspace and
+differs by one float32 ulp at some steps (e.g. at 10 and 25 steps); same seed, same video as the
+original needs the original's bits.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 BASE_SEQ_LEN = 256
@@ -31,9 +32,8 @@ def shifted_sigmas(steps: int, mu: float) -> torch.Tensor:
     """`steps + 1` float32 sigmas from exactly 1 down to exactly 0, shifted by `mu`."""
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
-    sigma = np.linspace(1.0, 0.0, steps + 1)[:-1].astype(np.float32)
-    shifted = math.exp(mu) / (math.exp(mu) + (1 / sigma - 1))
-    return torch.cat([torch.from_numpy(shifted.astype(np.float32)), torch.zeros(1)])
+    sigma = torch.linspace(1, 0, steps + 1, dtype=torch.float32)
+    return math.exp(mu) / (math.exp(mu) + (1 / sigma - 1))  # 1 / 0 = inf: ends at exactly 0
 
 
 def model_timesteps(sigmas: torch.Tensor) -> torch.Tensor:

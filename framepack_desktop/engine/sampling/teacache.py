@@ -4,7 +4,9 @@ Between steps we measure the relative L1 change of the first double block's modu
 rescale it with the polynomial fitted by the TeaCache authors for HunyuanVideo, and accumulate.
 While the sum stays under the threshold, the blocks are skipped and the residual they added on the
 last computed step is added again. The first and last step of a section are always computed, and
-the state is reset for every section.
+the state is reset for every section. Like the original, it counts model *calls* and wraps its
+counter every `steps` calls: with real CFG (two calls a step) calls 0, S-1, S and 2S-1 of a section
+are forced, and the positive and negative calls share one accumulator and one cached residual.
 
 Rather than re-implementing diffusers' forward, `step_cache(transformer, ...)` temporarily puts one
 wrapper module in place of the transformer's two block lists; everything before and after the
@@ -23,10 +25,12 @@ RESCALE = (733.226126, -401.131952, 67.5869174, -3.149878, 0.0961237896)
 
 
 def rescale(rel_l1: float) -> float:
+    """The fitted polynomial as the original evaluates it (no clamp: on rel_l1 >= 0 its minimum
+    is 0.052, so it never goes negative)."""
     value = 0.0
     for c in RESCALE:
         value = value * rel_l1 + c
-    return max(value, 0.0)
+    return value
 
 
 class CachedBlocks(nn.Module):
@@ -70,7 +74,7 @@ class CachedBlocks(nn.Module):
         modulated = self.double_blocks[0].norm1(hidden_states, emb=temb)[0]
         compute = self._should_compute(modulated)
         self._previous_input = modulated
-        self.step += 1
+        self.step = (self.step + 1) % self.steps
         self.last_skipped = not compute
         if not compute:
             self.skipped += 1

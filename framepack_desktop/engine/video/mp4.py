@@ -13,6 +13,12 @@ Why these choices:
   needs the muxer's `use_metadata_tags` flag), so "load settings from this video" works on
   any MP4 this app made, even one that lost the JSON file beside it. `faststart` puts the index
   at the front so browsers can start playing before the whole file has arrived.
+- Same frames, same bytes, so users and tests can compare videos by hash: x264 runs with
+  `cpu-independent=1` (its option for reproducible output across processors; without it this
+  build's output differed from run to run on an AVX-512 CPU, with one thread too: 4 hashes in 4
+  runs, identical to the plain-C encoder's once set) and a fixed number of threads
+  (`X264_THREADS`) rather than one per core, because its output depends on the thread count.
+  The cost of both is measured in benchmarks/bench_mp4_determinism.py.
 """
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ from ..errors import UserError
 
 JOB_METADATA_KEY = "framepack_job"
 _MUXER_OPTIONS = {"movflags": "+faststart+use_metadata_tags"}
+X264_THREADS = 8
+X264_PARAMS = "cpu-independent=1"
 
 
 class BadVideo(UserError):
@@ -59,13 +67,17 @@ def write_mp4(
     fps: int | Fraction = 30,
     crf: int = 16,
     metadata: str | None = None,
+    threads: int = X264_THREADS,
+    x264_params: str = X264_PARAMS,
 ) -> Path:
     """Encode `frames` (each height x width x 3 uint8 RGB) to an MP4 at `path`; returns the path.
 
     yuv420p needs even dimensions: an odd width or height loses its last pixel column or row
     (the right or bottom edge), so a 545 x 705 input becomes a 544 x 704 video. `crf` is x264's
     constant quality (0 lossless .. 51 worst; 16 looks like the input). `metadata`, typically
-    the job JSON, is stored in the file and read back by `read_job_metadata`.
+    the job JSON, is stored in the file and read back by `read_job_metadata`. `threads` is x264's
+thread count; 0 lets x264 choose (faster on many cores, but the bytes then depend on the machine);
+`x264_params` ("" for x264's defaults) is there for the benchmark that measures what they cost.
 
     Raises OutputNotWritable (full disk, unwritable or missing folder) and ValueError for frames
     of the wrong shape or no frames at all; either way nothing is left under `path`.
@@ -83,7 +95,8 @@ def write_mp4(
         with av.open(str(temp), "w", format="mp4", options=_MUXER_OPTIONS) as container:
             if metadata is not None:
                 container.metadata[JOB_METADATA_KEY] = metadata
-            stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf)})
+            stream = container.add_stream("libx264", rate=fps, options={"crf": str(crf), "threads": str(threads),
+                                                                  "x264-params": x264_params})
             stream.width, stream.height, stream.pix_fmt = out_w, out_h, "yuv420p"
             ctx = stream.codec_context
             ctx.colorspace, ctx.color_primaries = Colorspace.ITU709, ColorPrimaries.BT709
