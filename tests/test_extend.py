@@ -17,7 +17,7 @@ from framepack_desktop.engine.video.framestore import FrameStore
 from framepack_desktop.engine.video.mp4 import probe, read_job_metadata
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # whole demo generations, then extended
 
 
 @pytest.fixture(scope="module")

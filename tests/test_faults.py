@@ -29,6 +29,9 @@ from framepack_desktop.engine.job import Job
 from framepack_desktop.engine.video.framestore import FrameStore
 from framepack_desktop.engine.video.mp4 import probe
 
+pytestmark = pytest.mark.slow  # kills and full disks in the middle of whole generations
+
+
 KILLS = 10
 SEED = 20250607
 POLL_S = 0.003

@@ -138,6 +138,7 @@ def test_an_image_encoder_not_kept_is_loaded_per_job(demo_models):
     assert not [k for k in session._models if k[0] == "image_encoder"]
 
 
+@pytest.mark.slow
 def test_speed_settings_are_applied_at_load_and_a_change_reloads(demo_models, monkeypatch):
     from framepack_desktop.engine import speed
 

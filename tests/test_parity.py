@@ -20,6 +20,9 @@ from framepack_desktop.engine.jobfolder import JobFolder
 from framepack_desktop.engine.models import loader
 from framepack_desktop.engine.runner import run_job
 
+pytestmark = pytest.mark.slow  # whole sections through diffusers' pipeline and ours (about a minute each)
+
+
 CPU = torch.device("cpu")
 
 

@@ -23,7 +23,7 @@ from framepack_desktop.engine.session import ModelSession
 from framepack_desktop.engine.video.framestore import FrameStore
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # whole demo generations, interrupted and continued
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from framepack_desktop.engine.video.framestore import FrameStore
 from framepack_desktop.engine.video.mp4 import probe, read_job_metadata
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # whole demo generations
 
 
 @pytest.fixture

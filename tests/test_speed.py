@@ -69,6 +69,7 @@ def test_flop_count_equals_torch_flop_counter(config):
     assert transformer_flops(config, tokens) == counter.get_total_flops()
 
 
+@pytest.mark.slow
 def test_packed_tokens_match_the_models_sequence_at_the_640_bucket():
     """544 x 704 is 68 x 88 latents: the noisy window and the 1x/2x/4x history the model packs."""
     model = tiny()
@@ -302,6 +303,7 @@ def test_speed_caches_live_under_the_app_home_when_it_is_set(monkeypatch, tmp_pa
     assert speed.speed_cache_dir() != tmp_path / "cache"
 
 
+@pytest.mark.slow
 def test_the_window_offers_fp8_compute_only_where_its_quality_check_passes(demo_models, monkeypatch, tmp_path):
     monkeypatch.setattr(speed, "fp8_hardware", lambda device: None)   # this CPU stands in for an Ada/Hopper GPU
     monkeypatch.setattr(speed, "speed_cache_dir", lambda: tmp_path)
