@@ -78,3 +78,13 @@ def test_plan_is_not_replaced_while_running_and_revision_grows():
     m.begin(j, demo=False)
     m.show_plan(job(seconds=9), ["b"] * 8, demo=False)
     assert m.job == j and m.revision > r and m.phase == RUNNING
+
+
+def test_every_engine_event_type_has_a_handler():
+    """The model dispatches by an explicit type -> method map: a new event type must be added to it."""
+    import typing
+
+    from framepack_desktop.engine import events
+    from framepack_desktop.ui.timeline_model import TimelineModel
+
+    assert set(TimelineModel._handlers) == set(typing.get_args(events.Event))

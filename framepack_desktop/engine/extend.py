@@ -24,10 +24,10 @@ from PIL import Image
 from .atomic import atomic_path
 from .errors import BadSettings
 from .job import Job
+from .jobfile import read_job
 from .jobfolder import SectionFiles, job_chain, load_job, section_prompts, timeline_fingerprint
 from .sampling.prompts import parse_timed_prompt, prompts_for_sections
 from .video.framestore import FrameStore, FrameStoreCorrupt
-from .video.mp4 import read_job_metadata
 
 
 @dataclass(frozen=True)
@@ -129,12 +129,7 @@ def _source_job(source: str | os.PathLike) -> tuple[Job, Path]:
     source = Path(source)
     if source.is_dir():
         return load_job(source), source
-    if not source.exists():
-        raise BadSettings(f"'{source}' does not exist.")
-    text = read_job_metadata(source)
-    if not text:
-        raise BadSettings(f"'{source}' holds no FramePack Desktop job: only videos made by this app can be used.")
-    job = Job.from_json(text)
+    job = read_job(source)
     beside = source.with_name(source.stem + ".job")
     return (load_job(beside), beside) if (beside / "sections").is_dir() else (job, job.job_dir)
 

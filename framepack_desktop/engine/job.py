@@ -13,13 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .choices import MEMORY_MODES, PRECISIONS, SAMPLERS, VARIANTS
 from .errors import BadSettings
 
-VARIANTS = ("original", "f1")
-SAMPLERS = ("unipc", "euler")
-RESOLUTIONS = (320, 480, 640, 720)
-PRECISIONS = ("auto", "bf16", "fp16", "fp32", "fp8", "int8", "nf4")
-MEMORY_MODES = ("auto", "gpu", "model_offload", "group_offload")
 FORMAT_VERSION = 1
 
 
@@ -103,10 +99,8 @@ class Job:
             raise bad(f"Video length must be more than 0 seconds (got {self.seconds}).")
         if self.seconds > 600:
             raise bad(f"Video length {self.seconds:g} s is more than the 600 s this app supports; split it into parts.")
-        if self.variant not in VARIANTS:
-            raise bad(f"Unknown variant '{self.variant}': use 'original' or 'f1'.")
-        if self.sampler not in SAMPLERS:
-            raise bad(f"Unknown sampler '{self.sampler}': use 'unipc' or 'euler'.")
+        VARIANTS.check(self.variant)
+        SAMPLERS.check(self.sampler)
         if self.resolution < 128 or self.resolution > 1280:
             raise bad(f"Resolution class {self.resolution} is out of range: use 320, 480, 640 or 720.")
         if self.end_image and self.variant == "f1":
@@ -123,10 +117,8 @@ class Job:
             raise bad(f"CRF must be between 0 and 51 (got {self.crf}).")
         if not 0 <= self.end_influence <= 1:
             raise bad(f"End-image influence must be between 0 and 1 (got {self.end_influence}).")
-        if self.precision not in PRECISIONS:
-            raise bad(f"Unknown precision '{self.precision}': use one of {', '.join(PRECISIONS)}.")
-        if self.memory not in MEMORY_MODES:
-            raise bad(f"Unknown memory mode '{self.memory}': use one of {', '.join(MEMORY_MODES)}.")
+        PRECISIONS.check(self.precision)
+        MEMORY_MODES.check(self.memory)
         if self.fp8_compute and self.precision in ("fp16", "fp32", "int8", "nf4"):
             raise bad(f"fp8 compute replaces the transformer's matmuls with fp8 ones and cannot be combined with "
                       f"precision {self.precision}: choose precision auto, bf16 or fp8, or turn fp8 compute off.")

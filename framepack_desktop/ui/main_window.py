@@ -22,12 +22,13 @@ from PySide6.QtWidgets import (
     QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget,
 )
 
+from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.errors import BadSettings, UserError
 from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, Status, StepProgress
 from ..engine.job import Job
 from ..engine.sampling.prompts import prompts_for_sections
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
-from ..engine.video.mp4 import read_job_metadata
+from ..engine.jobfile import read_job
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
 from . import theme
 from .crash import CrashReporter, setup_logging
@@ -41,7 +42,6 @@ from .never_lose_work import NeverLoseWork
 from .playback import Playback
 from .qimage import to_qimage
 from .queue_panel import QueuePanel
-from .settings_panel import MAX_SEED
 from .sidebar import Sidebar
 from .stage import Stage
 from .timeline_model import CANCELLED, DONE, FINISHED, IDLE, RUNNING, SAMPLING
@@ -244,7 +244,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         if not sb.start.path:
             raise BadSettings("Choose a start image first: drop one on the window, paste it, or click the start image box.")
         if sb.settings.random_seed.isChecked():
-            sb.settings.seed.setValue(random.randint(0, MAX_SEED))
+            sb.settings.seed.setValue(random.randint(SEED_MIN, SEED_MAX))
         folder = Path(sb.settings.output_folder or self.settings.output_folder(self.paths))
         stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(sb.prompt.text())}"
         taken = {j.output for j in self.controller.queue.jobs} | {getattr(self.controller.queue.running, "output", "")}
@@ -477,13 +477,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         """Fill the form from a video made by this app (its embedded job) or a job JSON."""
         path = Path(path)
         try:
-            if path.suffix.lower() == ".json":
-                job = Job.from_json(path.read_text(encoding="utf-8"))
-            else:
-                text = read_job_metadata(path)
-                if not text:
-                    raise BadSettings(f"'{path.name}' holds no FramePack Desktop settings: only videos made by this app can be loaded.")
-                job = Job.from_json(text)
+            job = read_job(path)
         except (UserError, OSError) as e:
             self.show_error(str(e))
             return False
@@ -524,8 +518,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
             return
         try:
             source = Path(entry.job_json) if Path(entry.job_json).is_file() else Path(entry.video)
-            text = source.read_text(encoding="utf-8") if source.suffix == ".json" else read_job_metadata(source)
-            job = Job.from_json(text or "")
+            job = read_job(source)
             store_dir = job.job_dir / "frames"
             with FrameStore.open(store_dir) as store:
                 span, size = store.valid_span(), (store.height, store.width)

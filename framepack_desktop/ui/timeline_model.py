@@ -7,7 +7,9 @@ No Qt here (napari's split of components and views).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -141,11 +143,11 @@ class TimelineModel:
 
     # ----- engine events -----
     def apply(self, event: Event) -> None:
-        handler = getattr(self, "_on_" + type(event).__name__)
-        handler(event)
+        """Update from one engine event; a type without a handler is a programming error (KeyError)."""
+        self._handlers[type(event)](self, event)
         self._changed()
 
-    def _on_JobStarted(self, e: JobStarted) -> None:
+    def _on_job_started(self, e: JobStarted) -> None:
         self.phase = RUNNING
         self.num_frames, self.fps, self.height, self.width = e.num_frames, e.fps, e.height, e.width
         self.job_dir = e.job_dir
@@ -160,12 +162,12 @@ class TimelineModel:
     def _view(p: SectionPlan) -> SectionView:
         return SectionView(p.section, p.order, p.start_frame, p.end_frame, p.prompt, p.seed)
 
-    def _on_Status(self, e: Status) -> None:
+    def _on_status(self, e: Status) -> None:
         self.status = e.text
         if e.notice:
             self.notices.append(e.text)
 
-    def _on_StepProgress(self, e: StepProgress) -> None:
+    def _on_step_progress(self, e: StepProgress) -> None:
         s = self.sections[e.section]
         if s.state != SAMPLING:
             s.cached_steps = 0
@@ -176,7 +178,7 @@ class TimelineModel:
         self.eta_s, self.elapsed_s = e.eta_s, e.elapsed_s
         self.status = f"Sampling section {s.section + 1} of {len(self.sections)}"
 
-    def _on_SectionDecoded(self, e: SectionDecoded) -> None:
+    def _on_section_decoded(self, e: SectionDecoded) -> None:
         s = self.sections[e.section]
         s.state, s.preview = DONE, None
         s.step = s.steps
@@ -188,18 +190,18 @@ class TimelineModel:
         for i in range(-(-e.start_frame // stride) * stride, e.start_frame + len(e.frames), stride):
             self.add_thumbnail(i, e.frames[i - e.start_frame])
 
-    def _on_Finished(self, e: Finished) -> None:
+    def _on_finished(self, e: Finished) -> None:
         self.phase, self.video, self.eta_s = FINISHED, e.video, 0.0
         for s in self.sections:         # every section exists now, also one redone without a decode event
             s.state, s.preview, s.step = DONE, None, s.steps
         self.status = f"Finished in {e.seconds:.0f} s"
 
-    def _on_Cancelled(self, e: Cancelled) -> None:
+    def _on_cancelled(self, e: Cancelled) -> None:
         self.phase, self.video, self.eta_s = CANCELLED, e.video, None
         self._stop_open_sections(STOPPED)
         self.status = "Stopped" + ("; the frames made so far were saved" if e.video else "")
 
-    def _on_Failed(self, e: Failed) -> None:
+    def _on_failed(self, e: Failed) -> None:
         self.phase, self.error, self.eta_s = IDLE, e, None
         self._stop_open_sections(FAILED)
         self.status = "Failed"
@@ -208,6 +210,17 @@ class TimelineModel:
         for s in self.sections:
             if s.state in (SAMPLING, PENDING):
                 s.state, s.preview = state, None
+
+    # Which method takes which event: explicit, so renaming an event class breaks loudly here.
+    _handlers: ClassVar[dict[type, Callable[["TimelineModel", Event], None]]] = {
+        JobStarted: _on_job_started,
+        Status: _on_status,
+        StepProgress: _on_step_progress,
+        SectionDecoded: _on_section_decoded,
+        Finished: _on_finished,
+        Cancelled: _on_cancelled,
+        Failed: _on_failed,
+    }
 
     # ----- questions the views ask -----
     @property
