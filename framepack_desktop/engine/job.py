@@ -19,44 +19,82 @@ from .errors import BadSettings
 FORMAT_VERSION = 1
 
 
+# Every field says what changing it changes (the fingerprint of saved sections follows from this,
+# engine/fingerprint.py; tests/test_fingerprint.py fails for a field that does not say):
+# - latents: the sampled latents, so saved sections no longer fit. DIGEST says how it enters the
+#   fingerprint: "value" (as it is), "if_changed" (only when not the default: fields added after
+#   job folders existed, so older folders keep their sections), "file" (the bytes of the file it
+#   names), "section" (each section's own link: prompt and seed, with their per-section overrides),
+#   "extension" (the latents of the video it continues).
+# - frames: only the decoded frames or the video file; saved sections are reused.
+# - neither: where or how fast the job runs; saved sections are reused.
+CHANGES, DIGEST = "changes", "digest"
+LATENTS, FRAMES, NEITHER = "latents", "frames", "neither"
+_NO_DEFAULT = object()
+
+
+def _declared(changes: str, digest: str, default: Any, factory: Any) -> Any:
+    meta = {CHANGES: changes, DIGEST: digest}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    if default is _NO_DEFAULT:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def latents(digest: str, default: Any = _NO_DEFAULT, factory: Any = None) -> Any:
+    return _declared(LATENTS, digest, default, factory)
+
+
+def frames(default: Any = _NO_DEFAULT) -> Any:
+    return _declared(FRAMES, "", default, None)
+
+
+def neither(default: Any = _NO_DEFAULT) -> Any:
+    return _declared(NEITHER, "", default, None)
+
+
 @dataclass(frozen=True)
 class Job:
-    image: str
-    prompt: str
-    output: str
-    end_image: str | None = None
-    negative_prompt: str = ""
-    seconds: float = 5.0
-    variant: str = "original"
-    resolution: int = 640
-    steps: int = 25
-    gs: float = 10.0
-    cfg: float = 1.0
-    rescale: float = 0.0
-    window: int = 9
-    sampler: str = "unipc"
-    teacache: float = 0.15
-    seed: int = 31337
-    crf: int = 16
-    fps: int = 30
-    end_influence: float = 0.5
-    models: str = "demo"
-    precision: str = "auto"
-    memory: str = "auto"
-    keep_free_gb: float = 6.0
-    device: str = "auto"
-    attention: str = "auto"
-    # Speed (engine/speed.py): regional torch.compile of the transformer blocks, and fp8 matmuls on
+    image: str = latents("file")
+    prompt: str = latents("section")
+    output: str = neither()
+    end_image: str | None = latents("file", None)
+    negative_prompt: str = latents("value", "")
+    seconds: float = latents("value", 5.0)
+    variant: str = latents("value", "original")
+    resolution: int = latents("value", 640)
+    steps: int = latents("value", 25)
+    gs: float = latents("value", 10.0)
+    cfg: float = latents("value", 1.0)
+    rescale: float = latents("value", 0.0)
+    window: int = latents("value", 9)
+    sampler: str = latents("value", "unipc")
+    teacache: float = latents("value", 0.15)
+    seed: int = latents("section", 31337)
+    crf: int = frames(16)
+    # The frame rate of the MP4; prompt timestamps are in seconds, so it moves where a timed prompt
+    # starts, which each section's own prompt (its link in the chain) already records.
+    fps: int = frames(30)
+    end_influence: float = latents("value", 0.5)
+    models: str = latents("value", "demo")
+    precision: str = latents("value", "auto")
+    memory: str = neither("auto")
+    keep_free_gb: float = neither(6.0)
+    device: str = neither("auto")
+    # torch.compile and the attention kernel change rounding, not the method: sections are kept.
+    attention: str = neither("auto")
+    # Speed (engine/speed/): regional torch.compile of the transformer blocks, and fp8 matmuls on
     # GPUs with fp8 tensor cores. Neither is on by default: compiling costs a minute on first use,
     # and fp8 compute changes the result slightly (it is part of the sections' fingerprint).
-    compile: bool = False
-    fp8_compute: bool = False
-    section_seeds: dict[int, int] = field(default_factory=dict)
-    section_prompts: dict[int, str] = field(default_factory=dict)
+    compile: bool = neither(False)
+    fp8_compute: bool = latents("if_changed", False)
+    section_seeds: dict[int, int] = latents("section", factory=dict)
+    section_prompts: dict[int, str] = latents("section", factory=dict)
     # Extension of a finished video (engine/extend.py): the job folder whose latents are the F1
     # history, and that video's frame count; `seconds` is then the length ADDED to it.
-    extend_from: str | None = None
-    extend_frames: int = 0
+    extend_from: str | None = latents("extension", None)
+    extend_frames: int = latents("extension", 0)
 
     # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
     @property

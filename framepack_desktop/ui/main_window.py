@@ -26,7 +26,7 @@ from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.errors import BadSettings, UserError
 from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, Status, StepProgress
 from ..engine.job import Job
-from ..engine.sampling.prompts import prompts_for_sections
+from ..engine.plan import Plan
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
 from ..engine.jobfile import read_job
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
@@ -212,26 +212,22 @@ class MainWindow(NeverLoseWork, QMainWindow):
         return Job(image=sb.start.path, end_image=end, prompt=sb.prompt.text(), output=output,
                    models=self.settings.models_dir or "demo", **sb.settings.values())
 
-    def section_prompts(self, job: Job) -> list[str]:
-        starts = [4 * job.window * s / job.fps for s in range(job.num_sections)]
-        return prompts_for_sections(job.prompt, starts, job.section_prompts)
-
     @Slot()
     def update_plan(self) -> None:
         """Show on the timeline what the form would generate, which prompt covers which section."""
         job = self.form_job()
         try:
-            prompts = self.section_prompts(job) if job.prompt.strip() else [""] * job.num_sections
+            plan = Plan.draft(job)
         except BadSettings as e:
             self.sidebar.prompt.set_hint(f"<span style='color:{theme.current().error}'>{e}</span>")
             return
-        distinct = len(set(prompts))
+        distinct = len(set(plan.prompts))
         self.sidebar.prompt.set_hint(
             f"{distinct} prompts over {job.num_sections} sections — see the timeline" if distinct > 1 else
             "Timed lines like [2s] change the prompt during the video.")
         if self.model.phase == RUNNING or self.model.job == job:
             return
-        self.model.show_plan(job, prompts, is_demo_job(job))
+        self.model.show_plan(plan, is_demo_job(job))
         self.controller.frames.clear()
         self.playback.set_fps(job.fps)
         self.playback.set_length(job.num_frames)
@@ -253,7 +249,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
             k += 1
             output = folder / f"{stem}-{k}.mp4"
         job = self.form_job(str(output)).validate()
-        self.section_prompts(job)
+        Plan.of(job)        # its prompts resolve (a bad timestamp is reported here, not when it runs)
         return job
 
     def _job_or_error(self) -> Job | None:
@@ -527,7 +523,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
             return
         self.controller.frames.clear()
         self.controller.frames.attach(str(store_dir))
-        self.model.show_video(job, self.section_prompts(job), str(store_dir), span, size, entry.video, is_demo_job(job))
+        self.model.show_video(Plan.of(job), str(store_dir), span, size, entry.video, is_demo_job(job))
         self.playback.set_fps(job.fps)
         self.playback.set_length(job.num_frames)
         self.playback.seek(span[0])

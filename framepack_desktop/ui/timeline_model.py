@@ -17,6 +17,7 @@ from ..engine.events import (
     Cancelled, Event, Failed, Finished, JobStarted, SectionDecoded, SectionPlan, Status, StepProgress,
 )
 from ..engine.job import Job
+from ..engine.plan import Plan
 
 THUMB_HEIGHT = 72
 MAX_THUMBS = 240            # film-strip pictures kept per video, whatever its length
@@ -51,19 +52,14 @@ class SectionView:
         return self.start_frame <= frame < self.end_frame
 
 
-def plan_sections(job: Job, prompts: list[str]) -> list[SectionView]:
-    """The sections a job will have, with the frame range and prompt of each, in time order.
+def plan_sections(plan: Plan) -> list[SectionView]:
+    """The sections of a job's plan as the timeline draws them, in time order (the engine's own
+    plan: frame spans, sampling order, prompts and seeds are computed once, in engine/plan.py)."""
+    return [section_view(p) for p in plan.sections]
 
-    The frame ranges are the job's own (`Job.section_frames`: an extension's sections follow the
-    old video's frames). The original model samples from the end (order n-1-s), F1 from the start.
-    """
-    n = job.num_sections
-    out = []
-    for s in range(n):
-        order = n - 1 - s if job.variant == "original" else s
-        start, end = job.section_frames(s)
-        out.append(SectionView(s, order, start, end, prompts[s], job.seed_for(s)))
-    return out
+
+def section_view(p: SectionPlan) -> SectionView:
+    return SectionView(p.section, p.order, p.start_frame, p.end_frame, p.prompt, p.seed)
 
 
 def thumbnail(rgb: np.ndarray, height: int = THUMB_HEIGHT) -> np.ndarray:
@@ -104,22 +100,24 @@ class TimelineModel:
         self.revision += 1
 
     # ----- before a job: the plan from the form -----
-    def show_plan(self, job: Job, prompts: list[str], demo: bool) -> None:
-        """Show what `job` would generate; ignored while a job runs (the run owns the timeline)."""
+    def show_plan(self, plan: Plan, demo: bool) -> None:
+        """Show what a job would generate; ignored while a job runs (the run owns the timeline)."""
         if self.phase == RUNNING:
             return
         self._reset()
+        job = plan.job
         self.job, self.demo = job, demo
-        self.sections = plan_sections(job, prompts)
+        self.sections = plan_sections(plan)
         self.num_frames, self.fps = job.num_frames, job.fps
         self._changed()
 
-    def show_video(self, job: Job, prompts: list[str], frame_store: str, span: tuple[int, int],
-                   size: tuple[int, int], video: str, demo: bool) -> None:
+    def show_video(self, plan: Plan, frame_store: str, span: tuple[int, int], size: tuple[int, int], video: str,
+                   demo: bool) -> None:
         """A finished video from the history, played from its job's frame store."""
         self._reset()
+        job = plan.job
         self.job, self.demo, self.phase, self.video = job, demo, FINISHED, video
-        self.sections = plan_sections(job, prompts)
+        self.sections = plan_sections(plan)
         for s in self.sections:
             s.state = DONE
         self.num_frames, self.fps = job.num_frames, job.fps
@@ -134,7 +132,7 @@ class TimelineModel:
         prompts = [s.prompt for s in self.sections] if self.job == job and self.sections else [job.prompt] * job.num_sections
         self._reset()
         self.job, self.demo, self.phase = job, demo, RUNNING
-        self.sections = plan_sections(job, prompts)
+        self.sections = plan_sections(Plan(job, tuple(prompts)))
         for s in self.sections:
             s.state = PENDING
         self.num_frames, self.fps = job.num_frames, job.fps
@@ -151,16 +149,12 @@ class TimelineModel:
         self.phase = RUNNING
         self.num_frames, self.fps, self.height, self.width = e.num_frames, e.fps, e.height, e.width
         self.job_dir = e.job_dir
-        self.sections = [self._view(p) for p in e.sections]
+        self.sections = [section_view(p) for p in e.sections]
         for s in self.sections:
             s.state = DONE if s.section in e.resumed_sections else PENDING
         if e.ready_end > e.ready_start:      # a resumed job's frames, or the video an extension continues
             self.ready_start, self.ready_end = e.ready_start, e.ready_end
             self.frame_store = e.frame_store or self.frame_store
-
-    @staticmethod
-    def _view(p: SectionPlan) -> SectionView:
-        return SectionView(p.section, p.order, p.start_frame, p.end_frame, p.prompt, p.seed)
 
     def _on_status(self, e: Status) -> None:
         self.status = e.text

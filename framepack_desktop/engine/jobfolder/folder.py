@@ -15,8 +15,8 @@ from ..atomic import atomic_write_text
 from ..errors import OutputNotWritable, UserError
 from ..job import Job
 from ..jobfile import read_job
+from ..plan import Plan
 from .files import DamagedTake, SectionFiles, is_take_file
-from .fingerprint import SectionChain, job_chain
 from .lock import JobBusy, FolderLock
 
 
@@ -37,7 +37,7 @@ class JobFolder:
                 f"The job in '{self.path}' is already running in another window or command line. "
                 "Wait for it to finish or stop it there."
             ) from e
-        self._chain: SectionChain | None = None
+        self._plan: Plan | None = None
         with contextlib.ExitStack() as undo:
             undo.callback(self._lock.release)  # a full disk here must not leave the job locked
             self._remove_temporaries()
@@ -63,10 +63,11 @@ class JobFolder:
             self.notes.append(f"The job file {path} was {what}; it was written again from this job's settings.")
 
     @property
-    def chain(self) -> SectionChain:
-        if self._chain is None:
-            self._chain = job_chain(self.job)
-        return self._chain
+    def plan(self) -> Plan:
+        """The job's plan (fingerprints made on first use: they read the input images)."""
+        if self._plan is None:
+            self._plan = Plan.of(self.job)
+        return self._plan
 
     # ----- log and state -----
     def log(self, text: str) -> None:
@@ -124,21 +125,21 @@ class JobFolder:
         return self.sections.exists(section, fingerprint)
 
     def save_section(self, section: int, latents: torch.Tensor, fingerprint: str) -> None:
-        chain = self.chain if fingerprint == self.chain.prints.get(section) else None
-        previous = chain.previous(section) if chain else ""
-        prompt = chain.prompts[section] if chain else ""
+        plan = self.plan if fingerprint == self.plan.prints.get(section) else None
+        previous = plan.previous(section) if plan else ""
+        prompt = plan.prompts[section] if plan else ""
         self.sections.save(section, latents, fingerprint, previous, self.job.seed_for(section), prompt, self.job)
 
     def read_section(self, section: int) -> torch.Tensor:
         """The active take's latents of a section (inspection, tests)."""
-        latents = self.sections.load(section, self.chain.prints[section])
+        latents = self.sections.load(section, self.plan.prints[section])
         if latents is None:
             raise FileNotFoundError(f"section {section} of {self.path} has not been sampled")
         return latents
 
     def finished_sections(self) -> tuple[int, ...]:
         """Time indices whose active take is on disk."""
-        return tuple(s for s in self.chain.orders if self.has_section(s, self.chain.prints[s]))
+        return tuple(s for s in self.plan.orders if self.has_section(s, self.plan.prints[s]))
 
     # ----- decode progress -----
     def decoded(self) -> list[str] | None:

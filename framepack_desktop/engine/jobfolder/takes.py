@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..job import Job
 from ..jobfile import load_job
+from ..plan import Plan, section_prompts
 from .files import SectionFiles, Take
-from .fingerprint import job_chain, section_prompts
 from .lock import JobBusy, FolderLock
 
 
@@ -22,14 +22,14 @@ def list_takes(job_dir: str | os.PathLike) -> dict[int, list[Take]]:
     """
     job_dir = Path(job_dir)
     job = load_job(job_dir)
-    chain = job_chain(job)
+    plan = Plan.of(job)
     out: dict[int, list[Take]] = {s: [] for s in range(job.num_sections)}
     all_takes = SectionFiles(job_dir).takes()
     by_print = {t.fingerprint: t for t in all_takes}
     for take in all_takes:
-        if take.section not in out or not _descends_from(take, chain.root, by_print):
+        if take.section not in out or not _descends_from(take, plan.root, by_print):
             continue
-        active = chain.prints.get(take.section) == take.fingerprint
+        active = plan.prints.get(take.section) == take.fingerprint
         out[take.section].append(dataclasses.replace(take, active=active))
     return out
 
@@ -43,7 +43,7 @@ def prune_takes(job_dir: str | os.PathLike) -> tuple[int, int]:
     """
     job_dir = Path(job_dir)
     job = load_job(job_dir)
-    used = set(job_chain(job).prints.values())
+    used = set(Plan.of(job).prints.values())
     try:
         lock = FolderLock(job_dir / ".lock")
     except OSError as e:

@@ -9,8 +9,8 @@ from pathlib import Path
 from ..errors import UserError
 from ..job import Job
 from ..jobfile import load_job
+from ..plan import Plan
 from .files import SectionFiles
-from .fingerprint import job_chain
 from .lock import is_running
 
 
@@ -38,13 +38,13 @@ def find_unfinished_jobs(outputs_dir: str | os.PathLike) -> list[UnfinishedJob]:
             continue
         try:
             job = load_job(job_dir)
-            chain = job_chain(job)
+            plan = Plan.of(job)
         except (UserError, OSError, ValueError):
             continue
         if Path(job.output).exists():
             continue
         files = SectionFiles(job_dir)
-        done = sum(1 for s in chain.orders if files.exists(s, chain.prints[s]))
+        done = sum(1 for s in plan.orders if files.exists(s, plan.prints[s]))
         state, message = _read_state(job_dir)
         if state == "finished":
             continue
