@@ -18,6 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .engine.choices import MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, VARIANTS
+
 EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 
 
@@ -28,6 +30,12 @@ def _teacache(value: str) -> float:
         return float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{value}' is not a threshold: use a number like 0.15, or 'off'") from None
+
+
+def _options(names, default) -> str:
+    """'a, b (default) or c': a choice's options for --help, from its registry."""
+    shown = [f"{n} (default)" if n == default else str(n) for n in names]
+    return ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,20 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--end-image", dest="end_image", help="optional end image (original model only)")
     r.add_argument("--negative-prompt", dest="negative_prompt")
     r.add_argument("--seconds", type=float)
-    r.add_argument("--variant", help="original (default) or f1")
-    r.add_argument("--resolution", type=int, help="resolution class: 320, 480, 640 (default) or 720")
+    r.add_argument("--variant", help=_options(VARIANTS.names, "original"))
+    r.add_argument("--resolution", type=int, help="resolution class: " + _options(RESOLUTIONS, 640))
     r.add_argument("--steps", type=int)
     r.add_argument("--gs", type=float, help="distilled guidance (default 10)")
     r.add_argument("--cfg", type=float, help="real CFG scale (default 1 = off)")
     r.add_argument("--rescale", type=float, help="CFG rescale (default 0)")
     r.add_argument("--window", type=int, help="latent window size (default 9)")
     r.add_argument("--seed", type=int)
-    r.add_argument("--sampler", help="unipc (default) or euler")
+    r.add_argument("--sampler", help=_options(SAMPLERS.names, "unipc"))
     r.add_argument("--teacache", type=_teacache, help="step-cache threshold (default 0.15) or 'off'")
     r.add_argument("--crf", type=int, help="H.264 quality, lower is better (default 16)")
     r.add_argument("--models", help="'demo' or a models folder")
-    r.add_argument("--precision", help="auto, bf16, fp16, fp32, fp8, int8, nf4")
-    r.add_argument("--memory", help="auto, gpu, model_offload, group_offload")
+    r.add_argument("--precision", help=", ".join(PRECISIONS))
+    r.add_argument("--memory", help=", ".join(MEMORY_MODES))
     r.add_argument("--keep-free-gb", dest="keep_free_gb", type=float, help="GPU memory to keep free (default 6)")
     r.add_argument("--device", help="auto (default), cpu, cuda, cuda:1 ...")
     r.add_argument("--attention", help="attention kernel: auto (default: the fastest that works), native, "
@@ -119,31 +127,17 @@ def main(argv: list[str] | None = None) -> int:
 def _job_from_args(args):
     from .engine.errors import BadSettings
     from .engine.job import Job
+    from .engine.jobfile import read_job
 
     given = {k: v for k, v in vars(args).items() if k not in ("command", "from_file") and v is not None}
     if args.from_file:
-        base = _job_from_file(Path(args.from_file))
+        base = read_job(Path(args.from_file))
         return base.replace(**given)
     for name in ("image", "prompt", "output"):
         if name not in given:
             flag = "--out" if name == "output" else f"--{name}"
             raise BadSettings(f"{flag} is required (or take all settings from a video with --from VIDEO.mp4).")
     return Job(**given)
-
-
-def _job_from_file(path: Path):
-    from .engine.errors import BadSettings
-    from .engine.job import Job
-    from .engine.video.mp4 import read_job_metadata
-
-    if not path.exists():
-        raise BadSettings(f"'{path}' does not exist.")
-    if path.suffix.lower() == ".json":
-        return Job.from_json(path.read_text(encoding="utf-8"))
-    text = read_job_metadata(path)
-    if not text:
-        raise BadSettings(f"'{path}' holds no FramePack Desktop job: only videos made by this app can be loaded.")
-    return Job.from_json(text)
 
 
 def _render(args) -> int:

@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from .engine.choices import VARIANTS
+
 EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 GB = 1e9
 
@@ -30,7 +32,7 @@ def add_models_commands(subparsers) -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser, variant: str) -> None:
         p.add_argument("--models", help="models folder ('demo' for the demo set; default: the app's)")
-        p.add_argument("--variant", choices=("original", "f1", "all"), default=variant,
+        p.add_argument("--variant", choices=(*VARIANTS.names, "all"), default=variant,
                        help=f"which transformer: original, f1 or all (default {variant})")
 
     common(sub.add_parser("list", help="what is present and missing, with sizes"), "all")
@@ -54,7 +56,7 @@ def run_models_command(args: argparse.Namespace) -> int:
         if args.models_command == "demo":
             return _demo(args)
         folder = models_folder(args.models)
-        variants = ("original", "f1") if args.variant == "all" else (args.variant,)
+        variants = VARIANTS.names if args.variant == "all" else (args.variant,)
         if args.models_command == "list":
             return _list(folder, variants)
         if args.models_command == "verify":

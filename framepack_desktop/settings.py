@@ -5,8 +5,7 @@ queue, history, logs, default outputs and models). Everything is plain JSON writ
 so a crash mid-write never leaves a half file that stops the next start. No Qt here: the CLI and
 the tests use the same paths and files as the window.
 
-`FRAMEPACK_DESKTOP_HOME`, when set, puts everything under one folder (portable installs, tests);
-otherwise the folders follow the platform's conventions through platformdirs.
+The folders themselves are named in `engine/paths.py` (`AppPaths`), which the engine uses too.
 """
 from __future__ import annotations
 
@@ -20,75 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from .engine.errors import BadSettings
 from .engine.job import Job
+from .engine.paths import APP_NAME, HOME_ENV, AppPaths  # noqa: F401 - the app's paths, re-exported
 
-APP_NAME = "FramePackDesktop"
-HOME_ENV = "FRAMEPACK_DESKTOP_HOME"
 THEMES = ("system", "dark", "light")
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class AppPaths:
-    config_dir: Path
-    data_dir: Path
-    log_dir: Path
-    outputs_dir: Path
-    models_dir: Path
-
-    @classmethod
-    def default(cls) -> "AppPaths":
-        home = os.environ.get(HOME_ENV)
-        if home:
-            return cls.under(Path(home))
-        dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
-        return cls(
-            config_dir=Path(dirs.user_config_dir),
-            data_dir=Path(dirs.user_data_dir),
-            log_dir=Path(dirs.user_log_dir),
-            outputs_dir=Path(platformdirs.user_videos_dir()) / APP_NAME,
-            models_dir=Path(dirs.user_data_dir) / "models",
-        )
-
-    @classmethod
-    def under(cls, root: Path) -> "AppPaths":
-        """Everything in one folder: a portable install or a test's temporary directory."""
-        root = Path(root)
-        return cls(root / "config", root / "data", root / "logs", root / "outputs", root / "models")
-
-    @property
-    def settings_file(self) -> Path:
-        return self.config_dir / "settings.json"
-
-    @property
-    def queue_file(self) -> Path:
-        return self.data_dir / "queue.json"
-
-    @property
-    def history_file(self) -> Path:
-        return self.data_dir / "history.json"
-
-    @property
-    def thumbnails_dir(self) -> Path:
-        return self.data_dir / "thumbnails"
-
-    @property
-    def inputs_dir(self) -> Path:
-        """Images pasted or dropped from a browser have no file: they are saved here."""
-        return self.data_dir / "inputs"
-
-    @property
-    def log_file(self) -> Path:
-        return self.log_dir / "framepack-desktop.log"
-
-    def ensure(self) -> "AppPaths":
-        for d in (self.config_dir, self.data_dir, self.log_dir, self.thumbnails_dir, self.inputs_dir):
-            d.mkdir(parents=True, exist_ok=True)
-        return self
 
 
 @dataclass

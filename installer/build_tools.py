@@ -106,7 +106,7 @@ def payload(root: Path, app_wheel_dir: Path, uv_wheel_dir: Path, dest: Path, out
     if GUI_SCRIPT not in gui_scripts(app_wheel):
         raise BuildError(f"{app_wheel.name} has no [project.gui-scripts] entry '{GUI_SCRIPT}', which "
                          "the shortcuts start")
-    data_dir_name = module_constant(root / "framepack_desktop" / "settings.py", "APP_NAME")
+    data_dir_name = module_constant(root / "framepack_desktop" / "engine" / "paths.py", "APP_NAME")
 
     dest.mkdir(parents=True)
     extract_uv(only_file(uv_wheel_dir, "uv-*-win_amd64.whl"), dest)

@@ -2,6 +2,7 @@
 import torch
 
 from framepack_desktop.engine.sampling import context as ctx
+from framepack_desktop.engine.sampling import order as section_order
 
 
 def latent(value, c=4, h=2, w=3):
@@ -9,22 +10,22 @@ def latent(value, c=4, h=2, w=3):
 
 
 def test_padding_schedule_matches_the_original():
-    assert ctx.paddings(1) == [0]
-    assert ctx.paddings(3) == [2, 1, 0]
-    assert ctx.paddings(4) == [3, 2, 1, 0]
-    assert ctx.paddings(7) == [3, 2, 2, 2, 2, 1, 0]
+    assert section_order.paddings(1) == [0]
+    assert section_order.paddings(3) == [2, 1, 0]
+    assert section_order.paddings(4) == [3, 2, 1, 0]
+    assert section_order.paddings(7) == [3, 2, 2, 2, 2, 1, 0]
 
 
 def test_original_samples_from_the_end_and_f1_from_the_start():
-    assert ctx.sampling_orders("original", 4) == [3, 2, 1, 0]
-    assert ctx.sampling_orders("f1", 4) == [0, 1, 2, 3]
+    assert section_order.sampling_orders("original", 4) == [3, 2, 1, 0]
+    assert section_order.sampling_orders("f1", 4) == [0, 1, 2, 3]
 
 
 def test_original_index_line_and_history_from_the_front():
     n, w = 5, 9
     history = torch.cat([latent(i) for i in range(1, 20)], dim=2)  # history latents 1..19, newest first
     c = ctx.build_context("original", 1, n, w, history, latent(100))
-    pad = ctx.paddings(n)[1] * w
+    pad = section_order.paddings(n)[1] * w
     assert c.indices_latents.tolist() == list(range(1 + pad, 1 + pad + w))
     assert c.indices_latents_clean.tolist() == [0, 1 + pad + w]
     assert c.indices_latents_history_2x.tolist() == [2 + pad + w, 3 + pad + w]
@@ -72,9 +73,9 @@ def run_layout(variant, n, w):
         history = ctx.add_to_history(variant, history, new, order, n, start)
         generated += w + (1 if variant == "original" and order == n - 1 else 0)
         a, b = ctx.decode_slice(variant, order, n, w, generated)
-        chunk = ctx.frames_of(b - a)
+        chunk = section_order.frames_of(b - a)
         frames = chunk if order == 0 else frames + chunk - (4 * w - 3)
-        assert ctx.frames_of(generated) == frames
+        assert section_order.frames_of(generated) == frames
     return history, generated, frames
 
 

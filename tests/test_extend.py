@@ -10,7 +10,8 @@ from framepack_desktop.engine import events as ev
 from framepack_desktop.engine.errors import BadSettings
 from framepack_desktop.engine.extend import extend_job, extension_base, job_from_frame
 from framepack_desktop.engine.job import Job
-from framepack_desktop.engine.jobfolder import SectionFiles, job_chain, load_job
+from framepack_desktop.engine.jobfolder import SectionFiles, load_job
+from framepack_desktop.engine.plan import Plan
 from framepack_desktop.engine.runner import run_job
 from framepack_desktop.engine.session import ModelSession
 from framepack_desktop.engine.video.framestore import FrameStore
@@ -51,7 +52,7 @@ def frames_of(job):
 
 
 def latents(job, section):
-    return SectionFiles(job.job_dir).load(section, job_chain(job).prints[section])
+    return SectionFiles(job.job_dir).load(section, Plan.of(job).prints[section])
 
 
 def test_extending_an_f1_video_gives_what_a_longer_video_would_have_been(folder, demo_models, session):

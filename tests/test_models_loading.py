@@ -290,7 +290,7 @@ def test_fp8_compute_from_an_fp8_checkpoint_says_its_weights_are_rounded_twice(m
     from framepack_desktop.engine.models.machine import Machine
     from framepack_desktop.engine.models.policy import plan_job
 
-    monkeypatch.setattr(speed, "fp8_hardware", lambda device: None)  # as on an Ada/Hopper GPU
+    monkeypatch.setattr(speed.fp8, "fp8_hardware", lambda device: None)  # as on an Ada/Hopper GPU
     gib = 1024 ** 3
     gpu = Machine("cuda", "24 GB GPU", 24 * gib, 23 * gib, 64 * gib, 48 * gib, 48 * gib, 500 * gib)
     job = Job(image="x.png", prompt="p", output="o.mp4", models=str(models), device="cuda", fp8_compute=True)

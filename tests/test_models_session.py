@@ -144,7 +144,7 @@ def test_speed_settings_are_applied_at_load_and_a_change_reloads(demo_models, mo
 
     # This CPU stands in for an fp8-capable GPU (torch's fp8 matmul runs on the CPU too); the
     # hardware check and the cached quality verdict are tested in test_speed.py.
-    monkeypatch.setattr(speed, "fp8_unavailable", lambda device, config: None)
+    monkeypatch.setattr(speed.fp8_quality, "fp8_unavailable", lambda device, config: None)
     session = ModelSession(prompt_cache_dir=None)
     fast = session.transformer(demo_models, "original", replace(CPU, fp8_compute=True, compile=True))
     blocks = len(fast.transformer_blocks) + len(fast.single_transformer_blocks)
@@ -168,7 +168,7 @@ def test_speed_settings_are_applied_at_load_and_a_change_reloads(demo_models, mo
 def test_fp8_compute_with_group_offloading_keeps_fp8_weights_in_ram_between_calls(demo_models, monkeypatch):
     from framepack_desktop.engine import speed
 
-    monkeypatch.setattr(speed, "fp8_unavailable", lambda device, config: None)
+    monkeypatch.setattr(speed.fp8_quality, "fp8_unavailable", lambda device, config: None)
     place = replace(CPU, fp8_compute=True, memory="group_offload", offload=Offload(use_stream=True, pinned=False))
     model = ModelSession(prompt_cache_dir=None).transformer(demo_models, "original", place)
     layer = next(m for m in model.single_transformer_blocks[0].modules() if isinstance(m, speed.Float8Linear))

@@ -262,7 +262,7 @@ def test_token_count_follows_the_packed_context():
 
 
 def test_fp8_compute_plans_fp8_sized_weights_made_from_the_bf16_ones(demo_models, monkeypatch):
-    monkeypatch.setattr(speed, "fp8_hardware", lambda device: None)  # as on an Ada/Hopper GPU
+    monkeypatch.setattr(speed.fp8, "fp8_hardware", lambda device: None)  # as on an Ada/Hopper GPU
     job = Job(image="x.png", prompt="p", output="o.mp4", models=str(demo_models), device="cuda", fp8_compute=True)
     small = plan_job(job, machine=machine(8, 16))
     place = small.placement

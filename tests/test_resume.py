@@ -15,9 +15,10 @@ from framepack_desktop.app import main
 from framepack_desktop.engine import events as ev
 from framepack_desktop.engine.job import Job
 from framepack_desktop.engine.jobfolder import (
-    JobBusy, JobFolder, SectionFiles, find_unfinished_jobs, job_chain, job_with_take, list_takes, load_job,
+    JobBusy, JobFolder, SectionFiles, find_unfinished_jobs, job_with_take, list_takes, load_job,
     prune_takes,
 )
+from framepack_desktop.engine.plan import Plan
 from framepack_desktop.engine.runner import run_job
 from framepack_desktop.engine.session import ModelSession
 from framepack_desktop.engine.video.framestore import FrameStore
@@ -84,7 +85,7 @@ def test_a_moved_job_folder_keeps_its_sections_and_gets_the_mp4_beside_it(finish
 
 def test_a_truncated_section_is_reported_and_only_it_is_sampled_again(finished, tmp_path, session):
     job = copy_of(finished, tmp_path)
-    chain = job_chain(job)
+    chain = Plan.of(job)
     path = SectionFiles(job.job_dir).find(1, chain.prints[1])
     original = SectionFiles(job.job_dir).load(1, chain.prints[1])
     path.write_bytes(path.read_bytes()[:-100])

@@ -13,6 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.bench_models import FULL_VAE_CONFIG
 from benchmarks.flops import mfu, packed_tokens, transformer_flops, vae_decode_flops
 from framepack_desktop.engine import speed
+from framepack_desktop.engine.speed import attention, common, compiling, fp8, fp8_quality
 from framepack_desktop.engine.errors import BadSettings
 from framepack_desktop.engine.models.demo import TRANSFORMER_CONFIG
 from framepack_desktop.engine.sampling.teacache import step_cache
@@ -96,7 +97,7 @@ def test_auto_attention_is_pytorch_sdpa_on_the_cpu():
 
 def test_auto_attention_falls_back_when_no_faster_backend_is_installed(monkeypatch):
     """The GPU candidates are tried through diffusers' own checks; none is installed here."""
-    monkeypatch.setattr(speed, "attention_candidates", lambda device: ["sage", "flash", "xformers", "native"])
+    monkeypatch.setattr(attention, "attention_candidates", lambda device: ["sage", "flash", "xformers", "native"])
     model = tiny()
     expected = predict(model, inputs())
     assert speed.choose_attention(model, CPU, "auto") == "native"
@@ -105,21 +106,21 @@ def test_auto_attention_falls_back_when_no_faster_backend_is_installed(monkeypat
 
 def test_auto_attention_skips_a_backend_whose_probe_fails(monkeypatch):
     """A backend that is installed but computes wrong results (or crashes) is not used."""
-    monkeypatch.setattr(speed, "attention_candidates", lambda device: ["_native_math", "native"])
-    monkeypatch.setattr(speed, "probe_attention", lambda name, device: "differs" if name == "_native_math" else None)
+    monkeypatch.setattr(attention, "attention_candidates", lambda device: ["_native_math", "native"])
+    monkeypatch.setattr(attention, "probe_attention", lambda name, device: "differs" if name == "_native_math" else None)
     assert speed.choose_attention(tiny(), CPU, "auto") == "native"
 
 
 def test_auto_attention_takes_the_fastest_usable_backend_and_remembers_it(monkeypatch, tmp_path):
-    monkeypatch.setattr(speed, "attention_candidates", lambda device: ["flash", "_native_math", "native"])
+    monkeypatch.setattr(attention, "attention_candidates", lambda device: ["flash", "_native_math", "native"])
     timed = []
 
     def fake_timing(name, device):      # measured speeds differ per GPU; here they are given
         timed.append(name)
         return {"_native_math": 0.004, "native": 0.009}[name]
 
-    monkeypatch.setattr(speed, "time_attention", fake_timing)
-    monkeypatch.setattr(speed, "speed_cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(attention, "time_attention", fake_timing)
+    monkeypatch.setattr(common, "speed_cache_dir", lambda: tmp_path)
     model = tiny()
     assert speed.choose_attention(model, CPU, "auto") == "_native_math"
     assert backends(model) == {"_native_math"} and sorted(timed) == ["_native_math", "native"]  # flash: not installed
@@ -128,7 +129,7 @@ def test_auto_attention_takes_the_fastest_usable_backend_and_remembers_it(monkey
     setup = speed.prepare_transformer(tiny(), CPU, "auto")    # the job log records the measured gain
     assert setup.attention_seconds == (("_native_math", 0.004), ("native", 0.009))
     assert "attention _native_math (timed: _native_math 4.00 ms, native 9.00 ms)" in setup.describe()
-    monkeypatch.setattr(speed, "time_attention", lambda name, device: {"_native_math": 0.02, "native": 0.01}[name])
+    monkeypatch.setattr(attention, "time_attention", lambda name, device: {"_native_math": 0.02, "native": 0.01}[name])
     (tmp_path / "attention-choice.json").unlink()
     assert speed.choose_attention(tiny(), CPU, "auto") == "native"
 
@@ -199,7 +200,7 @@ def test_the_first_call_after_compiling_is_announced_once(monkeypatch, tmp_path)
 
 def test_compile_without_a_compiler_is_refused_clearly(monkeypatch):
     monkeypatch.delenv("CXX", raising=False)
-    monkeypatch.setattr(speed.shutil, "which", lambda name: None)
+    monkeypatch.setattr(compiling.shutil, "which", lambda name: None)
     with pytest.raises(BadSettings, match="C\\+\\+ compiler"):
         speed.compile_blocks(tiny(), CPU)
 
@@ -260,7 +261,7 @@ def test_fp8_verdict_is_computed_once_and_cached(tmp_path, monkeypatch):
     cache = tmp_path / "fp8.json"
     first = speed.fp8_verdict(CPU, TRANSFORMER_CONFIG, cache)
     assert first.passed and cache.exists()
-    monkeypatch.setattr(speed, "fp8_check", lambda *a, **k: pytest.fail("the cached verdict was not used"))
+    monkeypatch.setattr(fp8_quality, "fp8_check", lambda *a, **k: pytest.fail("the cached verdict was not used"))
     assert speed.fp8_verdict(CPU, TRANSFORMER_CONFIG, cache) == first
 
 
@@ -305,11 +306,11 @@ def test_speed_caches_live_under_the_app_home_when_it_is_set(monkeypatch, tmp_pa
 
 @pytest.mark.slow
 def test_the_window_offers_fp8_compute_only_where_its_quality_check_passes(demo_models, monkeypatch, tmp_path):
-    monkeypatch.setattr(speed, "fp8_hardware", lambda device: None)   # this CPU stands in for an Ada/Hopper GPU
-    monkeypatch.setattr(speed, "speed_cache_dir", lambda: tmp_path)
+    monkeypatch.setattr(fp8, "fp8_hardware", lambda device: None)   # this CPU stands in for an Ada/Hopper GPU
+    monkeypatch.setattr(common, "speed_cache_dir", lambda: tmp_path)
     assert speed.support(CPU, models=str(demo_models))[1] is None     # the check passed (and is cached)
     assert (tmp_path / "fp8-check.json").is_file()
-    monkeypatch.setattr(speed, "FP8_MAX_RELATIVE_ERROR", 1e-6)         # a GPU whose fp8 is far off
+    monkeypatch.setattr(fp8_quality, "FP8_MAX_RELATIVE_ERROR", 1e-6)         # a GPU whose fp8 is far off
     assert "changes the model's prediction by" in speed.support(CPU, models=str(demo_models))[1]
     assert speed.support(CPU, models=str(tmp_path / "no-models"))[1] is None   # nothing to check yet
 

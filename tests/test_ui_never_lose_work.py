@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication
 
 from framepack_desktop.engine import events as ev
 from framepack_desktop.engine.job import Job
-from framepack_desktop.engine.jobfolder import SectionFiles, job_chain, load_job
+from framepack_desktop.engine.jobfolder import SectionFiles, load_job
+from framepack_desktop.engine.plan import Plan
 from framepack_desktop.engine.runner import run_job
 from framepack_desktop.engine.session import ModelSession
 from framepack_desktop.engine.video.framestore import FrameStore
@@ -126,7 +127,7 @@ def run_shown(w, qtbot, job):
 def test_unfinished_jobs_are_offered_at_start_and_continue_without_recomputing(
         open_window, qtbot, finished, out_dir):
     job = copy_of(finished, out_dir)
-    chain = job_chain(job)
+    chain = Plan.of(job)
     damaged = SectionFiles(job.job_dir).find(1, chain.prints[1])
     damaged.write_bytes(damaged.read_bytes()[:-100])           # a crash left section 2 half-written
     w = open_window()

@@ -5,6 +5,7 @@ from framepack_desktop.engine.events import (
     Cancelled, Finished, JobStarted, SectionDecoded, SectionPlan, StepProgress,
 )
 from framepack_desktop.engine.job import Job
+from framepack_desktop.engine.plan import Plan
 from framepack_desktop.ui.timeline_model import (
     CANCELLED, DONE, FINISHED, PENDING, PLANNED, RUNNING, SAMPLING, STOPPED, TimelineModel, plan_sections,
 )
@@ -17,7 +18,7 @@ def job(**kw):
 def test_plan_covers_every_frame_once_and_orders_by_variant():
     for variant, seconds in (("original", 5), ("f1", 5), ("original", 1)):
         j = job(variant=variant, seconds=seconds)
-        plan = plan_sections(j, [f"p{s}" for s in range(j.num_sections)])
+        plan = plan_sections(Plan(j, tuple(f"p{s}" for s in range(j.num_sections))))
         assert plan[0].start_frame == 0 and plan[-1].end_frame == j.num_frames
         assert all(a.end_frame == b.start_frame for a, b in zip(plan, plan[1:]))
         orders = [s.order for s in plan]
@@ -73,8 +74,18 @@ def test_cancel_marks_open_sections_stopped():
 def test_plan_is_not_replaced_while_running_and_revision_grows():
     m = TimelineModel()
     j = job(seconds=2)
-    m.show_plan(j, ["a"] * j.num_sections, demo=False)
+    m.show_plan(Plan(j, ("a",) * j.num_sections), demo=False)
     r = m.revision
     m.begin(j, demo=False)
-    m.show_plan(job(seconds=9), ["b"] * 8, demo=False)
+    m.show_plan(Plan(job(seconds=9), ("b",) * 8), demo=False)
     assert m.job == j and m.revision > r and m.phase == RUNNING
+
+
+def test_every_engine_event_type_has_a_handler():
+    """The model dispatches by an explicit type -> method map: a new event type must be added to it."""
+    import typing
+
+    from framepack_desktop.engine import events
+    from framepack_desktop.ui.timeline_model import TimelineModel
+
+    assert set(TimelineModel._handlers) == set(typing.get_args(events.Event))

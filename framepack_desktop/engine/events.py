@@ -13,15 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class SectionPlan:
-    section: int          # time index
-    order: int            # sampling position, 0 = first sampled
-    start_frame: int      # first frame of this section's time range in the final video
-    end_frame: int        # one past its last frame
-    prompt: str
-    seed: int
+from .plan import SectionPlan
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,12 @@ from PIL import Image
 from .atomic import atomic_path
 from .errors import BadSettings
 from .job import Job
-from .jobfolder import SectionFiles, job_chain, load_job, section_prompts, timeline_fingerprint
+from .jobfile import read_job
+from .jobfolder import SectionFiles, load_job
+from .plan import Plan, section_prompts
+from .sampling.order import latents_of
 from .sampling.prompts import parse_timed_prompt, prompts_for_sections
 from .video.framestore import FrameStore, FrameStoreCorrupt
-from .video.mp4 import read_job_metadata
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,10 @@ class ExtensionBase:
     job_dir: Path
     marker: str         # decoded.json's first entry once its frames are in the new frame store
     frames: int
-    sections: int       # sections sampled for the old video (all the way back): the noise draws it used
 
     @property
     def latent_count(self) -> int:
-        return (self.frames - 1) // 4 + 1
+        return latents_of(self.frames)
 
     def latents(self, start_latent: torch.Tensor) -> torch.Tensor:
         """Every latent of the old video in time order [1, C, T, h, w]; the start latent first."""
@@ -89,17 +90,15 @@ def extension_base(job: Job) -> ExtensionBase:
             f"The video in '{job_dir}' has {old.num_frames} frames, not the {job.extend_frames} this "
             "extension was made for: it was changed since. Extend it again."
         )
-    sections = 0
     for folder, each in _lineage(old, job_dir):
-        chain, files = job_chain(each), SectionFiles(folder)
-        missing = [s for s in range(each.num_sections) if not files.exists(s, chain.prints[s])]
+        plan, files = Plan.of(each), SectionFiles(folder)
+        missing = [s for s in range(each.num_sections) if not files.exists(s, plan.prints[s])]
         if missing:
             raise BadSettings(
                 f"Section {missing[0] + 1} of the job in '{folder}' was never finished. Finish that job first "
                 f"(framepack-desktop resume \"{folder}\"), then extend it."
             )
-        sections += each.num_sections
-    return ExtensionBase(old, job_dir, "base:" + timeline_fingerprint(old), old.num_frames, sections)
+    return ExtensionBase(old, job_dir, "base:" + Plan.of(old).last_print, old.num_frames)
 
 
 def _lineage(job: Job, job_dir: Path) -> list[tuple[Path, Job]]:
@@ -115,9 +114,9 @@ def _timeline(job: Job, job_dir: Path, start_latent: torch.Tensor) -> torch.Tens
     """A finished job's latents in time order (an extension's include what it extended)."""
     parts = [start_latent.float().cpu()]
     for folder, each in reversed(_lineage(job, job_dir)):
-        chain, files = job_chain(each), SectionFiles(folder)
+        plan, files = Plan.of(each), SectionFiles(folder)
         for section in range(each.num_sections):
-            latents = files.load(section, chain.prints[section])
+            latents = files.load(section, plan.prints[section])
             if latents is None:
                 raise BadSettings(f"Section {section + 1} of the job in '{folder}' is missing: resume that job first.")
             parts.append(latents.float())
@@ -129,12 +128,7 @@ def _source_job(source: str | os.PathLike) -> tuple[Job, Path]:
     source = Path(source)
     if source.is_dir():
         return load_job(source), source
-    if not source.exists():
-        raise BadSettings(f"'{source}' does not exist.")
-    text = read_job_metadata(source)
-    if not text:
-        raise BadSettings(f"'{source}' holds no FramePack Desktop job: only videos made by this app can be used.")
-    job = Job.from_json(text)
+    job = read_job(source)
     beside = source.with_name(source.stem + ".job")
     return (load_job(beside), beside) if (beside / "sections").is_dir() else (job, job.job_dir)
 

@@ -13,54 +13,88 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .choices import MEMORY_MODES, PRECISIONS, SAMPLERS, VARIANTS
 from .errors import BadSettings
 
-VARIANTS = ("original", "f1")
-SAMPLERS = ("unipc", "euler")
-RESOLUTIONS = (320, 480, 640, 720)
-PRECISIONS = ("auto", "bf16", "fp16", "fp32", "fp8", "int8", "nf4")
-MEMORY_MODES = ("auto", "gpu", "model_offload", "group_offload")
 FORMAT_VERSION = 1
+
+
+# Every field says what changing it changes (the fingerprint of saved sections follows from this,
+# engine/fingerprint.py; tests/test_fingerprint.py fails for a field that does not say):
+# - latents: the sampled latents, so saved sections no longer fit. DIGEST says how it enters the
+#   fingerprint: "value" (as it is), "if_changed" (only when not the default: fields added after
+#   job folders existed, so older folders keep their sections), "file" (the bytes of the file it
+#   names), "section" (each section's own link: prompt and seed, with their per-section overrides),
+#   "extension" (the latents of the video it continues).
+# - frames: only the decoded frames or the video file; saved sections are reused.
+# - neither: where or how fast the job runs; saved sections are reused.
+CHANGES, DIGEST = "changes", "digest"
+LATENTS, FRAMES, NEITHER = "latents", "frames", "neither"
+_NO_DEFAULT = object()
+
+
+def _declared(changes: str, digest: str, default: Any, factory: Any) -> Any:
+    meta = {CHANGES: changes, DIGEST: digest}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    if default is _NO_DEFAULT:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def latents(digest: str, default: Any = _NO_DEFAULT, factory: Any = None) -> Any:
+    return _declared(LATENTS, digest, default, factory)
+
+
+def frames(default: Any = _NO_DEFAULT) -> Any:
+    return _declared(FRAMES, "", default, None)
+
+
+def neither(default: Any = _NO_DEFAULT) -> Any:
+    return _declared(NEITHER, "", default, None)
 
 
 @dataclass(frozen=True)
 class Job:
-    image: str
-    prompt: str
-    output: str
-    end_image: str | None = None
-    negative_prompt: str = ""
-    seconds: float = 5.0
-    variant: str = "original"
-    resolution: int = 640
-    steps: int = 25
-    gs: float = 10.0
-    cfg: float = 1.0
-    rescale: float = 0.0
-    window: int = 9
-    sampler: str = "unipc"
-    teacache: float = 0.15
-    seed: int = 31337
-    crf: int = 16
-    fps: int = 30
-    end_influence: float = 0.5
-    models: str = "demo"
-    precision: str = "auto"
-    memory: str = "auto"
-    keep_free_gb: float = 6.0
-    device: str = "auto"
-    attention: str = "auto"
-    # Speed (engine/speed.py): regional torch.compile of the transformer blocks, and fp8 matmuls on
+    image: str = latents("file")
+    prompt: str = latents("section")
+    output: str = neither()
+    end_image: str | None = latents("file", None)
+    negative_prompt: str = latents("value", "")
+    seconds: float = latents("value", 5.0)
+    variant: str = latents("value", "original")
+    resolution: int = latents("value", 640)
+    steps: int = latents("value", 25)
+    gs: float = latents("value", 10.0)
+    cfg: float = latents("value", 1.0)
+    rescale: float = latents("value", 0.0)
+    window: int = latents("value", 9)
+    sampler: str = latents("value", "unipc")
+    teacache: float = latents("value", 0.15)
+    seed: int = latents("section", 31337)
+    crf: int = frames(16)
+    # The frame rate of the MP4; prompt timestamps are in seconds, so it moves where a timed prompt
+    # starts, which each section's own prompt (its link in the chain) already records.
+    fps: int = frames(30)
+    end_influence: float = latents("value", 0.5)
+    models: str = latents("value", "demo")
+    precision: str = latents("value", "auto")
+    memory: str = neither("auto")
+    keep_free_gb: float = neither(6.0)
+    device: str = neither("auto")
+    # torch.compile and the attention kernel change rounding, not the method: sections are kept.
+    attention: str = neither("auto")
+    # Speed (engine/speed/): regional torch.compile of the transformer blocks, and fp8 matmuls on
     # GPUs with fp8 tensor cores. Neither is on by default: compiling costs a minute on first use,
     # and fp8 compute changes the result slightly (it is part of the sections' fingerprint).
-    compile: bool = False
-    fp8_compute: bool = False
-    section_seeds: dict[int, int] = field(default_factory=dict)
-    section_prompts: dict[int, str] = field(default_factory=dict)
+    compile: bool = neither(False)
+    fp8_compute: bool = latents("if_changed", False)
+    section_seeds: dict[int, int] = latents("section", factory=dict)
+    section_prompts: dict[int, str] = latents("section", factory=dict)
     # Extension of a finished video (engine/extend.py): the job folder whose latents are the F1
     # history, and that video's frame count; `seconds` is then the length ADDED to it.
-    extend_from: str | None = None
-    extend_frames: int = 0
+    extend_from: str | None = latents("extension", None)
+    extend_frames: int = latents("extension", 0)
 
     # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
     @property
@@ -103,10 +137,8 @@ class Job:
             raise bad(f"Video length must be more than 0 seconds (got {self.seconds}).")
         if self.seconds > 600:
             raise bad(f"Video length {self.seconds:g} s is more than the 600 s this app supports; split it into parts.")
-        if self.variant not in VARIANTS:
-            raise bad(f"Unknown variant '{self.variant}': use 'original' or 'f1'.")
-        if self.sampler not in SAMPLERS:
-            raise bad(f"Unknown sampler '{self.sampler}': use 'unipc' or 'euler'.")
+        VARIANTS.check(self.variant)
+        SAMPLERS.check(self.sampler)
         if self.resolution < 128 or self.resolution > 1280:
             raise bad(f"Resolution class {self.resolution} is out of range: use 320, 480, 640 or 720.")
         if self.end_image and self.variant == "f1":
@@ -123,10 +155,8 @@ class Job:
             raise bad(f"CRF must be between 0 and 51 (got {self.crf}).")
         if not 0 <= self.end_influence <= 1:
             raise bad(f"End-image influence must be between 0 and 1 (got {self.end_influence}).")
-        if self.precision not in PRECISIONS:
-            raise bad(f"Unknown precision '{self.precision}': use one of {', '.join(PRECISIONS)}.")
-        if self.memory not in MEMORY_MODES:
-            raise bad(f"Unknown memory mode '{self.memory}': use one of {', '.join(MEMORY_MODES)}.")
+        PRECISIONS.check(self.precision)
+        MEMORY_MODES.check(self.memory)
         if self.fp8_compute and self.precision in ("fp16", "fp32", "int8", "nf4"):
             raise bad(f"fp8 compute replaces the transformer's matmuls with fp8 ones and cannot be combined with "
                       f"precision {self.precision}: choose precision auto, bf16 or fp8, or turn fp8 compute off.")

@@ -37,6 +37,7 @@ from .jobframes import open_job_store
 from .jobfolder import JobFolder
 from .models.loader import require_models, resolve_models_dir
 from .sampling import context as ctx
+from .sampling.order import frames_of
 from .sampling.samplers import iter_sample
 from .sampling.schedule import flux_mu, shifted_sigmas
 from .sampling.teacache import step_cache
@@ -187,8 +188,8 @@ class _JobRun:
         folder = self.folder
         models_dir = resolve_models_dir(job.models)
         require_models(models_dir, job.variant)
-        plan = plan_job(job)
-        place = plan.placement
+        memory = plan_job(job)
+        place = memory.placement
 
         start_img = load_image(job.image)
         height, width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
@@ -198,22 +199,19 @@ class _JobRun:
             end_px = to_model_tensor(fit_to_bucket(load_image(job.end_image), height, width))
 
         self.base = extension_base(job) if job.extend_from else None
-        chain = folder.chain
-        orders, prompts, prints = chain.orders, chain.prompts, chain.prints
-        plans = tuple(
-            ev.SectionPlan(s, orders.index(s), *job.section_frames(s), prompts[s], job.seed_for(s)) for s in range(n)
-        )
+        plan = folder.plan
+        orders, prompts, prints = plan.orders, plan.prompts, plan.prints
         kept = tuple(s for s in orders if folder.check_section(s, prints[s]))
         decoded = self.open_store(height, width, [prints[s] for s in orders])
         ready = self.spans[len(decoded)]
-        yield ev.JobStarted(str(folder.path), n, job.num_frames, height, width, job.fps, plans, kept,
+        yield ev.JobStarted(str(folder.path), n, job.num_frames, height, width, job.fps, plan.sections, kept,
                             ready[0], ready[1], str(self.store.folder), place.summary(), place.reasons)
         for note in folder.notes + self.store_notes:
             yield ev.Status(note, notice=True)
         folder.set_state("running")
         self.log(f"started: {n} sections, {job.num_frames} frames at {width}x{height} on {place.device}; "
                  f"{len(kept)} sections already done")
-        self.log("memory plan: " + plan.report().replace("\n", "\n    "))
+        self.log("memory plan: " + memory.report().replace("\n", "\n    "))
 
         yield ev.Status("Encoding the prompt")
         self.check()
@@ -246,9 +244,6 @@ class _JobRun:
             history = torch.cat([history[:, :, : ctx.HISTORY_LEN], old], dim=2)
             generated = old.shape[2]
         done = len(decoded) - (1 if self.base else 0)
-        # An extension continues the old video's noise draws: extending an F1 video gives the
-        # same latents as having made it longer in the first place.
-        noise_offset = self.base.sections if self.base else 0
         steps_left = job.steps * (n - len(kept))
         prev_tail: np.ndarray | None = None
         shape = (1, start_latent.shape[1], w, *start_latent.shape[-2:])
@@ -269,7 +264,7 @@ class _JobRun:
                                     "an earlier run) to a few minutes (first run with these settings)")
                 sampler = self.sample_section(
                     transformer, place, history, start_latent, end_latent, order, section,
-                    section_noise(job.seed_for(section), order + noise_offset, shape),
+                    section_noise(job.seed_for(section), plan.noise_draw(section), shape),
                     embeds[prompts[section]], embeds[job.negative_prompt] if job.cfg != 1 else None,
                     image_embeds, steps_left, n - order,
                 )
@@ -323,7 +318,7 @@ class _JobRun:
         An extension's store starts with a copy of the old video's frames.
         """
         entries = ([self.base.marker] if self.base else []) + prints
-        self.spans = self.decoded_spans()
+        self.spans = self.folder.plan.decoded_spans()
         opened = open_job_store(self.folder, entries, self.spans, self.job.num_frames, height, width)
         self.store, self.store_notes = opened.store, opened.notes
         decoded = opened.decoded
@@ -332,17 +327,6 @@ class _JobRun:
             decoded = [self.base.marker]
             self.folder.set_decoded(decoded)
         return decoded
-
-    def decoded_spans(self) -> list[tuple[int, int]]:
-        """The frame range the store holds after k entries of decoded.json, for each k."""
-        job, w, n = self.job, self.job.window, self.job.num_sections
-        if self.base:
-            first = self.base.latent_count
-            return [(0, 0)] + [(0, ctx.frames_of(first + k * w)) for k in range(n + 1)]
-        if job.variant == "f1":
-            return [(0, 0)] + [(0, ctx.frames_of(1 + k * w)) for k in range(1, n + 1)]
-        counts = [k * w + (1 if k == n else 0) for k in range(1, n + 1)]
-        return [(0, 0)] + [(job.num_frames - ctx.frames_of(c), job.num_frames) for c in counts]
 
     def sample_section(self, transformer, place: Placement, history, start_latent, end_latent, order: int,
                        section: int, noise: torch.Tensor, positive: PromptEmbeds, negative: PromptEmbeds | None,
@@ -420,7 +404,7 @@ class _JobRun:
         4w - 3, or the whole old video when it is shorter than one window.
         """
         w = self.job.window
-        overlap = ctx.frames_of(min(2 * w, generated)) - 4 * w
+        overlap = frames_of(min(2 * w, generated)) - 4 * w
         end = self.base.frames
         return self.store.read_range(end - overlap, end).astype(np.float32) / 127.5 - 1
 
@@ -430,7 +414,7 @@ class _JobRun:
         The crossfade uses the previous chunk's raw float frames, as the original does, so
         re-decoding a section after a crash writes identical frames. It is done in place in `raw`.
         """
-        present = ctx.frames_of(generated)
+        present = frames_of(generated)
         original = self.job.variant == "original"
         start = self.job.num_frames - present if original else present - raw.shape[0]
         return start, join_chunk(raw, prev_tail, new_is_earlier=original)

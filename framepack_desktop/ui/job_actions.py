@@ -10,9 +10,8 @@ import random
 import time
 from pathlib import Path
 
+from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.job import Job
-
-MAX_SEED = 2**31 - 1
 
 
 def unfinished_jobs(outputs_dir: str | Path, queued: list[Job]) -> list:
@@ -32,9 +31,9 @@ def redo_job(job: Job, section: int, seed: int | None = None, prompt: str | None
     """
     seeds, prompts = dict(job.section_seeds), dict(job.section_prompts)
     if seed is None and prompt is None:
-        seed = random.randint(0, MAX_SEED)
+        seed = random.randint(SEED_MIN, SEED_MAX)
         while seed == job.seed_for(section):
-            seed = random.randint(0, MAX_SEED)
+            seed = random.randint(SEED_MIN, SEED_MAX)
     if seed is not None:
         seeds[section] = seed
     if prompt is not None:

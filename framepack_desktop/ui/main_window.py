@@ -22,12 +22,13 @@ from PySide6.QtWidgets import (
     QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget,
 )
 
+from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.errors import BadSettings, UserError
 from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, Status, StepProgress
 from ..engine.job import Job
-from ..engine.sampling.prompts import prompts_for_sections
+from ..engine.plan import Plan
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
-from ..engine.video.mp4 import read_job_metadata
+from ..engine.jobfile import read_job
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
 from . import theme
 from .crash import CrashReporter, setup_logging
@@ -41,7 +42,6 @@ from .never_lose_work import NeverLoseWork
 from .playback import Playback
 from .qimage import to_qimage
 from .queue_panel import QueuePanel
-from .settings_panel import MAX_SEED
 from .sidebar import Sidebar
 from .stage import Stage
 from .timeline_model import CANCELLED, DONE, FINISHED, IDLE, RUNNING, SAMPLING
@@ -212,26 +212,22 @@ class MainWindow(NeverLoseWork, QMainWindow):
         return Job(image=sb.start.path, end_image=end, prompt=sb.prompt.text(), output=output,
                    models=self.settings.models_dir or "demo", **sb.settings.values())
 
-    def section_prompts(self, job: Job) -> list[str]:
-        starts = [4 * job.window * s / job.fps for s in range(job.num_sections)]
-        return prompts_for_sections(job.prompt, starts, job.section_prompts)
-
     @Slot()
     def update_plan(self) -> None:
         """Show on the timeline what the form would generate, which prompt covers which section."""
         job = self.form_job()
         try:
-            prompts = self.section_prompts(job) if job.prompt.strip() else [""] * job.num_sections
+            plan = Plan.draft(job)
         except BadSettings as e:
             self.sidebar.prompt.set_hint(f"<span style='color:{theme.current().error}'>{e}</span>")
             return
-        distinct = len(set(prompts))
+        distinct = len(set(plan.prompts))
         self.sidebar.prompt.set_hint(
             f"{distinct} prompts over {job.num_sections} sections — see the timeline" if distinct > 1 else
             "Timed lines like [2s] change the prompt during the video.")
         if self.model.phase == RUNNING or self.model.job == job:
             return
-        self.model.show_plan(job, prompts, is_demo_job(job))
+        self.model.show_plan(plan, is_demo_job(job))
         self.controller.frames.clear()
         self.playback.set_fps(job.fps)
         self.playback.set_length(job.num_frames)
@@ -244,7 +240,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         if not sb.start.path:
             raise BadSettings("Choose a start image first: drop one on the window, paste it, or click the start image box.")
         if sb.settings.random_seed.isChecked():
-            sb.settings.seed.setValue(random.randint(0, MAX_SEED))
+            sb.settings.seed.setValue(random.randint(SEED_MIN, SEED_MAX))
         folder = Path(sb.settings.output_folder or self.settings.output_folder(self.paths))
         stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(sb.prompt.text())}"
         taken = {j.output for j in self.controller.queue.jobs} | {getattr(self.controller.queue.running, "output", "")}
@@ -253,7 +249,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
             k += 1
             output = folder / f"{stem}-{k}.mp4"
         job = self.form_job(str(output)).validate()
-        self.section_prompts(job)
+        Plan.of(job)        # its prompts resolve (a bad timestamp is reported here, not when it runs)
         return job
 
     def _job_or_error(self) -> Job | None:
@@ -477,13 +473,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         """Fill the form from a video made by this app (its embedded job) or a job JSON."""
         path = Path(path)
         try:
-            if path.suffix.lower() == ".json":
-                job = Job.from_json(path.read_text(encoding="utf-8"))
-            else:
-                text = read_job_metadata(path)
-                if not text:
-                    raise BadSettings(f"'{path.name}' holds no FramePack Desktop settings: only videos made by this app can be loaded.")
-                job = Job.from_json(text)
+            job = read_job(path)
         except (UserError, OSError) as e:
             self.show_error(str(e))
             return False
@@ -524,8 +514,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
             return
         try:
             source = Path(entry.job_json) if Path(entry.job_json).is_file() else Path(entry.video)
-            text = source.read_text(encoding="utf-8") if source.suffix == ".json" else read_job_metadata(source)
-            job = Job.from_json(text or "")
+            job = read_job(source)
             store_dir = job.job_dir / "frames"
             with FrameStore.open(store_dir) as store:
                 span, size = store.valid_span(), (store.height, store.width)
@@ -534,7 +523,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
             return
         self.controller.frames.clear()
         self.controller.frames.attach(str(store_dir))
-        self.model.show_video(job, self.section_prompts(job), str(store_dir), span, size, entry.video, is_demo_job(job))
+        self.model.show_video(Plan.of(job), str(store_dir), span, size, entry.video, is_demo_job(job))
         self.playback.set_fps(job.fps)
         self.playback.set_length(job.num_frames)
         self.playback.seek(span[0])

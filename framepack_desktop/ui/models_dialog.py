@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QRadioButton, QVBoxLayout, QWidget,
 )
 
+from ..engine.choices import VARIANTS
 from ..engine.errors import UserError
 from ..engine.models.layout import COMPONENT_NAMES, is_demo, missing_components
 
@@ -45,7 +46,7 @@ def folder_problem(folder: str) -> str:
         return f"'{folder}' is not a folder."
     if is_demo(path):
         return ""
-    missing = min((missing_components(path, v) for v in ("original", "f1")), key=len)
+    missing = min((missing_components(path, v) for v in VARIANTS), key=len)
     if len(missing) == len(COMPONENT_NAMES):
         return ("No FramePack models found there. The folder must hold the model repositories in their "
                 "public layout, e.g. hunyuanvideo-community/HunyuanVideo/vae/.")
@@ -173,7 +174,7 @@ class ModelsDialog(QDialog):
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self._thread = QThread()
-        variants = ("original", "f1") if self.with_f1.isChecked() else ("original",)
+        variants = VARIANTS.names if self.with_f1.isChecked() else ("original",)
         precision = "fp8" if self.fp8.isChecked() else "bf16"
         self._job = _Download(self.downloader, self.folder.text().strip(), variants, precision, self._cancel)
         self._job.moveToThread(self._thread)

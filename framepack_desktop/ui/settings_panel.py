@@ -13,14 +13,8 @@ from PySide6.QtWidgets import (
     QPlainTextEdit, QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
-from ..engine.job import PRECISIONS, RESOLUTIONS, Job
-
-VARIANT_LABELS = {"original": "Original (anti-drifting)", "f1": "F1 (forward)"}
-SAMPLER_LABELS = {"unipc": "UniPC", "euler": "Euler"}
-MEMORY_LABELS = {"auto": "Automatic", "gpu": "All on GPU", "model_offload": "Offload models",
-                 "group_offload": "Offload layer groups (least VRAM)"}
-PRECISION_LABELS = {p: ("Automatic" if p == "auto" else p) for p in PRECISIONS}
-MAX_SEED = 2 ** 31 - 1
+from ..engine.choices import MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, SEED_MAX, SEED_MIN, VARIANTS
+from ..engine.job import Job
 
 
 def _narrow(box: QComboBox) -> QComboBox:
@@ -98,7 +92,7 @@ class SettingsPanel(QWidget):
     def __init__(self, default_output: Path, parent: QWidget | None = None):
         super().__init__(parent)
         defaults = Job(image="", prompt="", output="")
-        self.variant = _combo(VARIANT_LABELS)
+        self.variant = _combo(VARIANTS.labels())
         self.variant.setToolTip("Original: generates from the end of the video towards the start and keeps "
                                 "the start image as an anchor (least drift). F1: generates forwards; more motion.")
         self.seconds = _dspin(0.5, 600, 0.5, 1, " s")
@@ -110,17 +104,17 @@ class SettingsPanel(QWidget):
         self.steps = _spin(1, 200)
         self.gs = _dspin(0, 32, 0.5, 1)
         self.gs.setToolTip("Distilled guidance: how strongly the prompt steers the video (default 10).")
-        self.seed = _spin(0, MAX_SEED)
+        self.seed = _spin(SEED_MIN, SEED_MAX)
         self.random_seed = QCheckBox("Random")
         self.random_seed.setToolTip("Pick a new seed for every Generate; the seed used is saved with the video.")
 
-        self.sampler = _combo(SAMPLER_LABELS)
+        self.sampler = _combo(SAMPLERS.labels())
         self.teacache_on = QCheckBox("TeaCache")
         self.teacache_on.setToolTip("Skip transformer passes whose result barely changes: about 2× faster, "
                                     "slightly less detail. Threshold 0.10 ≈ 1.6×, 0.15 ≈ 2.1×.")
         self.teacache = _dspin(0.01, 1.0, 0.01, 2)
-        self.precision = _combo(PRECISION_LABELS)
-        self.memory = _combo(MEMORY_LABELS)
+        self.precision = _combo(PRECISIONS.labels())
+        self.memory = _combo(MEMORY_MODES.labels())
         self.keep_free = _dspin(0, 128, 0.5, 1, " GB")
         self.keep_free.setToolTip("GPU memory the app leaves free for other programs; more means more offloading.")
         self.compile = QCheckBox("Compile")

@@ -7,7 +7,9 @@ No Qt here (napari's split of components and views).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -15,6 +17,7 @@ from ..engine.events import (
     Cancelled, Event, Failed, Finished, JobStarted, SectionDecoded, SectionPlan, Status, StepProgress,
 )
 from ..engine.job import Job
+from ..engine.plan import Plan
 
 THUMB_HEIGHT = 72
 MAX_THUMBS = 240            # film-strip pictures kept per video, whatever its length
@@ -49,19 +52,14 @@ class SectionView:
         return self.start_frame <= frame < self.end_frame
 
 
-def plan_sections(job: Job, prompts: list[str]) -> list[SectionView]:
-    """The sections a job will have, with the frame range and prompt of each, in time order.
+def plan_sections(plan: Plan) -> list[SectionView]:
+    """The sections of a job's plan as the timeline draws them, in time order (the engine's own
+    plan: frame spans, sampling order, prompts and seeds are computed once, in engine/plan.py)."""
+    return [section_view(p) for p in plan.sections]
 
-    The frame ranges are the job's own (`Job.section_frames`: an extension's sections follow the
-    old video's frames). The original model samples from the end (order n-1-s), F1 from the start.
-    """
-    n = job.num_sections
-    out = []
-    for s in range(n):
-        order = n - 1 - s if job.variant == "original" else s
-        start, end = job.section_frames(s)
-        out.append(SectionView(s, order, start, end, prompts[s], job.seed_for(s)))
-    return out
+
+def section_view(p: SectionPlan) -> SectionView:
+    return SectionView(p.section, p.order, p.start_frame, p.end_frame, p.prompt, p.seed)
 
 
 def thumbnail(rgb: np.ndarray, height: int = THUMB_HEIGHT) -> np.ndarray:
@@ -102,22 +100,24 @@ class TimelineModel:
         self.revision += 1
 
     # ----- before a job: the plan from the form -----
-    def show_plan(self, job: Job, prompts: list[str], demo: bool) -> None:
-        """Show what `job` would generate; ignored while a job runs (the run owns the timeline)."""
+    def show_plan(self, plan: Plan, demo: bool) -> None:
+        """Show what a job would generate; ignored while a job runs (the run owns the timeline)."""
         if self.phase == RUNNING:
             return
         self._reset()
+        job = plan.job
         self.job, self.demo = job, demo
-        self.sections = plan_sections(job, prompts)
+        self.sections = plan_sections(plan)
         self.num_frames, self.fps = job.num_frames, job.fps
         self._changed()
 
-    def show_video(self, job: Job, prompts: list[str], frame_store: str, span: tuple[int, int],
-                   size: tuple[int, int], video: str, demo: bool) -> None:
+    def show_video(self, plan: Plan, frame_store: str, span: tuple[int, int], size: tuple[int, int], video: str,
+                   demo: bool) -> None:
         """A finished video from the history, played from its job's frame store."""
         self._reset()
+        job = plan.job
         self.job, self.demo, self.phase, self.video = job, demo, FINISHED, video
-        self.sections = plan_sections(job, prompts)
+        self.sections = plan_sections(plan)
         for s in self.sections:
             s.state = DONE
         self.num_frames, self.fps = job.num_frames, job.fps
@@ -132,7 +132,7 @@ class TimelineModel:
         prompts = [s.prompt for s in self.sections] if self.job == job and self.sections else [job.prompt] * job.num_sections
         self._reset()
         self.job, self.demo, self.phase = job, demo, RUNNING
-        self.sections = plan_sections(job, prompts)
+        self.sections = plan_sections(Plan(job, tuple(prompts)))
         for s in self.sections:
             s.state = PENDING
         self.num_frames, self.fps = job.num_frames, job.fps
@@ -141,31 +141,27 @@ class TimelineModel:
 
     # ----- engine events -----
     def apply(self, event: Event) -> None:
-        handler = getattr(self, "_on_" + type(event).__name__)
-        handler(event)
+        """Update from one engine event; a type without a handler is a programming error (KeyError)."""
+        self._handlers[type(event)](self, event)
         self._changed()
 
-    def _on_JobStarted(self, e: JobStarted) -> None:
+    def _on_job_started(self, e: JobStarted) -> None:
         self.phase = RUNNING
         self.num_frames, self.fps, self.height, self.width = e.num_frames, e.fps, e.height, e.width
         self.job_dir = e.job_dir
-        self.sections = [self._view(p) for p in e.sections]
+        self.sections = [section_view(p) for p in e.sections]
         for s in self.sections:
             s.state = DONE if s.section in e.resumed_sections else PENDING
         if e.ready_end > e.ready_start:      # a resumed job's frames, or the video an extension continues
             self.ready_start, self.ready_end = e.ready_start, e.ready_end
             self.frame_store = e.frame_store or self.frame_store
 
-    @staticmethod
-    def _view(p: SectionPlan) -> SectionView:
-        return SectionView(p.section, p.order, p.start_frame, p.end_frame, p.prompt, p.seed)
-
-    def _on_Status(self, e: Status) -> None:
+    def _on_status(self, e: Status) -> None:
         self.status = e.text
         if e.notice:
             self.notices.append(e.text)
 
-    def _on_StepProgress(self, e: StepProgress) -> None:
+    def _on_step_progress(self, e: StepProgress) -> None:
         s = self.sections[e.section]
         if s.state != SAMPLING:
             s.cached_steps = 0
@@ -176,7 +172,7 @@ class TimelineModel:
         self.eta_s, self.elapsed_s = e.eta_s, e.elapsed_s
         self.status = f"Sampling section {s.section + 1} of {len(self.sections)}"
 
-    def _on_SectionDecoded(self, e: SectionDecoded) -> None:
+    def _on_section_decoded(self, e: SectionDecoded) -> None:
         s = self.sections[e.section]
         s.state, s.preview = DONE, None
         s.step = s.steps
@@ -188,18 +184,18 @@ class TimelineModel:
         for i in range(-(-e.start_frame // stride) * stride, e.start_frame + len(e.frames), stride):
             self.add_thumbnail(i, e.frames[i - e.start_frame])
 
-    def _on_Finished(self, e: Finished) -> None:
+    def _on_finished(self, e: Finished) -> None:
         self.phase, self.video, self.eta_s = FINISHED, e.video, 0.0
         for s in self.sections:         # every section exists now, also one redone without a decode event
             s.state, s.preview, s.step = DONE, None, s.steps
         self.status = f"Finished in {e.seconds:.0f} s"
 
-    def _on_Cancelled(self, e: Cancelled) -> None:
+    def _on_cancelled(self, e: Cancelled) -> None:
         self.phase, self.video, self.eta_s = CANCELLED, e.video, None
         self._stop_open_sections(STOPPED)
         self.status = "Stopped" + ("; the frames made so far were saved" if e.video else "")
 
-    def _on_Failed(self, e: Failed) -> None:
+    def _on_failed(self, e: Failed) -> None:
         self.phase, self.error, self.eta_s = IDLE, e, None
         self._stop_open_sections(FAILED)
         self.status = "Failed"
@@ -208,6 +204,17 @@ class TimelineModel:
         for s in self.sections:
             if s.state in (SAMPLING, PENDING):
                 s.state, s.preview = state, None
+
+    # Which method takes which event: explicit, so renaming an event class breaks loudly here.
+    _handlers: ClassVar[dict[type, Callable[["TimelineModel", Event], None]]] = {
+        JobStarted: _on_job_started,
+        Status: _on_status,
+        StepProgress: _on_step_progress,
+        SectionDecoded: _on_section_decoded,
+        Finished: _on_finished,
+        Cancelled: _on_cancelled,
+        Failed: _on_failed,
+    }
 
     # ----- questions the views ask -----
     @property

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..job import VARIANTS
+from ..choices import VARIANTS
 from .errors import DownloadCancelled, DownloadFailed, NotEnoughDisk
 from .layout import COMMUNITY_TRANSFORMERS, COMPONENT_NAMES, component, missing_files
 

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..job import VARIANTS
+from ..choices import VARIANTS
 from . import hubcache
 
 DEMO_MARKER = "DEMO_MODELS.txt"
@@ -124,7 +124,7 @@ COMMUNITY_TRANSFORMERS = {
 def component(name: str, variant: str = "original") -> Component:
     """The table row of one component; the transformer depends on the model variant."""
     if variant not in VARIANTS:
-        raise ValueError(f"unknown model variant {variant!r}; expected one of {VARIANTS}")
+        raise ValueError(f"unknown model variant {variant!r}; expected one of {VARIANTS.names}")
     if name == "transformer":
         return TRANSFORMERS[variant]
     if name not in SHARED_COMPONENTS:

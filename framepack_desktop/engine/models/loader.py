@@ -5,23 +5,24 @@ encoders, and only then bring in the transformer: peak memory is the biggest par
 Weights are safetensors, memory-mapped and placed on the target device by `from_pretrained`
 (low-CPU-memory loading), never first gathered as one copy in RAM.
 
-Every file is checked before a library sees it, so what the user gets for a missing folder or a
-truncated download is a `ModelsMissing` that names the file and the command that fixes it, not a
-library traceback. Precision choices beyond a plain dtype (fp8, int8, nf4) hook in at
+Every file is checked before a library sees it (`pretrained.py`, shared with `transformer.py` and
+`text_encoder.py`). Precision choices beyond a plain dtype (fp8, int8, nf4) hook in at
 `load_pretrained`, which forwards extra keyword arguments such as a quantization config.
 torch, diffusers and transformers are imported inside the functions, so resolving the models
 folder (which the CLI does first) does not cost their import time.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import ModelsMissing
+from ..paths import AppPaths
 from .demo import build_demo_models
-from .layout import component, locate, missing_components, missing_files, missing_in_folder, weight_files
+from .layout import missing_components, missing_files
+from .pretrained import FIX_HINT, check_component, load_pretrained, require_dir  # noqa: F401 - check_component: the loaders' API
+from .transformer import keep_proj_out_float32  # noqa: F401 - part of the loaders' API (benchmarks)
 
 if TYPE_CHECKING:
     import torch
@@ -36,10 +37,6 @@ if TYPE_CHECKING:
     )
 
 DEMO_SPEC = "demo"
-FIX_HINT = (
-    "Run `framepack-desktop models download` to get the models, "
-    "or `framepack-desktop models demo` for the tiny demo set."
-)
 
 
 @dataclass
@@ -62,8 +59,6 @@ class ImageEncoder:
 
 def demo_models_dir() -> Path:
     """Where `--models demo` lives: the app's data folder (FRAMEPACK_DESKTOP_HOME respected), shared by every job."""
-    from ...settings import AppPaths
-
     return AppPaths.default().data_dir / "models-demo"
 
 
@@ -76,7 +71,7 @@ def resolve_models_dir(spec: str) -> Path:
 
 def require_models(models_dir: Path, variant: str = "original") -> None:
     """Fail fast, before anything loads, when a generation with `variant` cannot run."""
-    models_dir = _require_dir(models_dir)
+    models_dir = require_dir(models_dir)
     missing = missing_components(models_dir, variant)
     if missing:
         first = missing_files(models_dir, missing[0], variant)[0]
@@ -143,112 +138,6 @@ def load_transformer(
     from .transformer import load
 
     return load(models_dir, variant, device, dtype, precision or name_of(dtype), prepared_root)
-
-
-def keep_proj_out_float32(transformer: HunyuanVideoFramepackTransformer3DModel) -> None:
-    """Run the final projection in float32 whatever the rest runs in, as FramePack does.
-
-    The last linear layer maps features to the predicted velocity; doing it in bf16 costs visible
-    quality. Its weights become float32 and its input is cast to float32, so the model's output
-    (the velocity the sampler integrates) is float32 too, as in the original. The hook also
-    restores float32 weights if a later `.to(dtype)` of the whole model turned them back.
-    """
-    import torch
-
-    proj_out = transformer.proj_out
-    proj_out.to(torch.float32)
-    if not getattr(proj_out, "_framepack_fp32", False):
-        proj_out.register_forward_pre_hook(_proj_out_in_float32)
-        proj_out._framepack_fp32 = True
-
-
-def _proj_out_in_float32(module, args):
-    import torch
-
-    if module.weight.dtype != torch.float32:
-        module.to(torch.float32)
-    return tuple(a.to(torch.float32) if torch.is_tensor(a) else a for a in args)
-
-
-def load_pretrained(
-    cls: type,
-    models_dir: Path,
-    name: str,
-    variant: str = "original",
-    *,
-    device: str | torch.device | None = None,
-    dtype: torch.dtype | None = None,
-    **options: Any,
-):
-    """Check a component's files, then `cls.from_pretrained` its folder.
-
-    Models (device and dtype given) are memory-mapped straight onto `device` in `dtype`;
-    tokenizers and processors take neither. `options` go to `from_pretrained` unchanged: the
-    place for quantization configs and other precision choices.
-    """
-    folder = check_component(models_dir, name, variant)
-    if device is not None:
-        options["device_map"] = str(device)
-    if dtype is not None:
-        options["torch_dtype" if cls.__module__.startswith("diffusers") else "dtype"] = dtype
-    from safetensors import SafetensorError
-
-    try:
-        loaded = cls.from_pretrained(folder, **options)
-    except (SafetensorError, OSError) as exc:
-        raise ModelsMissing(f"Could not load {name} from {folder}: {exc}. {FIX_HINT}") from exc
-    if device is not None:
-        loaded.eval().requires_grad_(False)
-    return loaded
-
-
-def check_component(models_dir: Path, name: str, variant: str = "original") -> Path:
-    """The component's folder, once its files are all there and readable; else ModelsMissing.
-
-    JSON files must parse and weights must have an intact safetensors header that covers the
-    whole file: that is what a cut-off download or a saved error page fails.
-    """
-    models_dir = _require_dir(models_dir)
-    part = component(name, variant)
-    folder = locate(models_dir, name, variant)
-    missing = missing_in_folder(models_dir, name, variant)
-    if missing:
-        where = f"{part.repo_id}" + (f", subfolder {part.subfolder}" if part.subfolder else "")
-        raise ModelsMissing(
-            f"The {name} model is incomplete: {', '.join(str(p) for p in missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} missing ({where}). {FIX_HINT}"
-        )
-    for json_file in [folder / f for f in part.files if f.endswith(".json")]:
-        _check_json(json_file)
-    for weights in weight_files(models_dir, name, variant):
-        _check_safetensors(weights)
-    return folder
-
-
-def _require_dir(models_dir: Path) -> Path:
-    models_dir = Path(models_dir)
-    if not models_dir.is_dir():
-        raise ModelsMissing(f"The models folder {models_dir} does not exist. {FIX_HINT}")
-    return models_dir
-
-
-def _check_json(path: Path) -> None:
-    try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelsMissing(f"{path} is damaged (not valid JSON: {exc}). Delete it, then: {FIX_HINT}") from exc
-
-
-def _check_safetensors(path: Path) -> None:
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt"):
-            pass
-    except SafetensorError as exc:
-        raise ModelsMissing(
-            f"{path} is damaged: truncated or not a safetensors file ({exc}). Delete it, then: {FIX_HINT}"
-        ) from exc
 
 
 def _siglip_processor_class():

@@ -14,10 +14,10 @@ import torch
 from ..errors import BadSettings
 from ..images import buckets
 from ..job import Job
-from ..session import Placement
 from .estimates import measure
 from .loader import resolve_models_dir
 from .machine import Machine, probe
+from .placement import Placement
 from .preflight import Plan, Wishes, plan
 from .sources import pick, transformer_sources
 from .store import prepared_root
@@ -62,14 +62,14 @@ def plan_job(job: Job, machine: Machine | None = None) -> Plan:
 
 def check_speed_settings(job: Job, device: torch.device) -> None:
     """Refuse, before anything loads, speed settings this computer cannot run."""
-    from ..speed import compile_unavailable, fp8_hardware
+    from ..speed import compiling, fp8
 
     if job.fp8_compute:
-        problem = fp8_hardware(device)
+        problem = fp8.fp8_hardware(device)
         if problem:
             raise BadSettings(f"fp8 compute is not available: {problem}. Turn fp8 compute off.")
     if job.compile:
-        problem = compile_unavailable(device)
+        problem = compiling.compile_unavailable(device)
         if problem:
             raise BadSettings(f"Cannot compile the model: {problem}. Turn compilation off.")
 

@@ -39,7 +39,7 @@ from .offload import Offload
 from .quantize import dtype_of
 
 if TYPE_CHECKING:
-    from ..session import Placement
+    from .placement import Placement
 
 BASE_RAM = 3 * GIB              # this process without models: Python, torch, the CUDA runtime, the app
 PIN_HEADROOM = 8 * GIB          # RAM left to the system when weights get a pinned (locked) copy

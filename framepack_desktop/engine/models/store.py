@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..paths import AppPaths
 from . import hubcache
 from .layout import COMPONENT_NAMES, component, is_demo, locate, missing_files, transformer_files, weight_files
 
@@ -34,8 +35,6 @@ EXPECTED_BYTES = {
 
 
 def app_paths():
-    from ...settings import AppPaths
-
     return AppPaths.default()
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from . import prepared
 from .checkpoint import empty_model
 from .layout import locate, weight_files
+from .pretrained import check_component, load_pretrained
 from .quantize import LLAMA_FP8_SKIP, PLAIN, Precision, dtype_of, fp8_skeleton, quantization_config, require_backend
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ def load_llama(
 ):
     import torch
     from transformers import LlamaConfig, LlamaModel
-
-    from .loader import check_component, load_pretrained
 
     device = torch.device(device)
     if precision in PLAIN:

@@ -11,7 +11,7 @@
   pickle, and per-channel int8 quantization takes seconds.
 - GGUF: `gguf.py`.
 
-In every case the output projection runs in float32 (`loader.keep_proj_out_float32`).
+In every case the output projection runs in float32 (`keep_proj_out_float32`).
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from . import prepared
 from .checkpoint import empty_model, load_into
+from .pretrained import check_component
 from .quantize import Precision, fp8_skeleton, int8_backend, quantization_config, require_backend
 from .sources import Source, loaded_precision, pick, transformer_config, transformer_sources
 
@@ -49,8 +50,6 @@ def load(
     where saved quantized forms are kept (None: neither read nor written).
     """
     import torch
-
-    from .loader import check_component, keep_proj_out_float32
 
     device = torch.device(device)
     source = pick(transformer_sources(models_dir, variant), precision)
@@ -114,3 +113,28 @@ def _quantized(source: Source, variant: str, device, precision: Precision, prepa
         model.save_pretrained(staging, safe_serialization=True)
         prepared.seal(staging, folder, list(source.files), precision.name)
     return model
+
+
+def keep_proj_out_float32(transformer) -> None:
+    """Run the final projection in float32 whatever the rest runs in, as FramePack does.
+
+    The last linear layer maps features to the predicted velocity; doing it in bf16 costs visible
+    quality. Its weights become float32 and its input is cast to float32, so the model's output
+    (the velocity the sampler integrates) is float32 too, as in the original. The hook also
+    restores float32 weights if a later `.to(dtype)` of the whole model turned them back.
+    """
+    import torch
+
+    proj_out = transformer.proj_out
+    proj_out.to(torch.float32)
+    if not getattr(proj_out, "_framepack_fp32", False):
+        proj_out.register_forward_pre_hook(_proj_out_in_float32)
+        proj_out._framepack_fp32 = True
+
+
+def _proj_out_in_float32(module, args):
+    import torch
+
+    if module.weight.dtype != torch.float32:
+        module.to(torch.float32)
+    return tuple(a.to(torch.float32) if torch.is_tensor(a) else a for a in args)

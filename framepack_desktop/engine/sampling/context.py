@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .order import paddings
+
 HISTORY_1X, HISTORY_2X, HISTORY_4X = 1, 2, 16
 HISTORY_LEN = HISTORY_1X + HISTORY_2X + HISTORY_4X
 
@@ -41,27 +43,6 @@ class SectionContext:
             else:
                 out[name] = value.to(device=device, dtype=dtype)
         return out
-
-
-def paddings(num_sections: int) -> list[int]:
-    """Blank-padding multiples of the window for each section of the original model, in sampling order.
-
-    The padding tells the model how far the sampled window is from the start frame. Beyond four
-    sections the original keeps it at 2 for the middle, which is what makes long videos work.
-    """
-    if num_sections > 4:
-        return [3] + [2] * (num_sections - 3) + [1, 0]
-    return list(reversed(range(num_sections)))
-
-
-def time_index(variant: str, order: int, num_sections: int) -> int:
-    """Which section of the final video (0 = start) is sampled at position `order`."""
-    return num_sections - 1 - order if variant == "original" else order
-
-
-def sampling_orders(variant: str, num_sections: int) -> list[int]:
-    """Time indices in the order they are sampled."""
-    return [time_index(variant, o, num_sections) for o in range(num_sections)]
 
 
 def initial_history(start_latent: torch.Tensor, variant: str) -> torch.Tensor:
@@ -136,8 +117,3 @@ def decode_slice(variant: str, order: int, num_sections: int, window: int, gener
         n = 2 * window + (1 if order == num_sections - 1 else 0)
         return 0, n
     return generated - 2 * window, generated
-
-
-def frames_of(latents: int) -> int:
-    """Video frames the causal VAE decodes from `latents` latent frames."""
-    return 4 * (latents - 1) + 1
