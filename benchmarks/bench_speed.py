@@ -42,6 +42,7 @@ from framepack_desktop.engine.job import Job
 from framepack_desktop.engine.models.loader import resolve_models_dir
 from framepack_desktop.engine.models.policy import choose_placement
 from framepack_desktop.engine.sampling import context as ctx
+from framepack_desktop.engine.sampling.variants import variant_of
 from framepack_desktop.engine.sampling.samplers import iter_sample
 from framepack_desktop.engine.sampling.schedule import flux_mu, shifted_sigmas
 from framepack_desktop.engine.sampling.teacache import step_cache
@@ -269,9 +270,9 @@ def measure(args: argparse.Namespace) -> dict:
     result["tokens"] = {**asdict(tokens), "latent": tokens.latent, "joint": tokens.joint}
     result["flops_per_call"] = flops
     noise = torch.randn(1, start_latent.shape[1], args.window, h, w, generator=torch.Generator("cpu").manual_seed(31337))
-    history = ctx.initial_history(start_latent, "original")
+    history = variant_of("original").initial_history(start_latent)
     inputs = Inputs(prompt, image_embeds, start_latent, noise,
-                    ctx.build_context("original", 0, 4, args.window, history, start_latent))
+                    variant_of("original").context(0, 4, args.window, history, start_latent))
     runs: list[SectionRun] = []
 
     if not args.no_baseline:

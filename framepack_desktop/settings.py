@@ -21,7 +21,7 @@ from typing import Any
 
 from .engine.errors import BadSettings
 from .engine.job import Job
-from .engine.paths import APP_NAME, HOME_ENV, AppPaths  # noqa: F401 - the app's paths, re-exported
+from .engine.paths import AppPaths
 
 THEMES = ("system", "dark", "light")
 

@@ -55,7 +55,8 @@ def vi_version(version: str) -> str:
 
 
 def stage_source(root: Path, dest: Path) -> None:
-    """Copy what the wheel is built from (resources/ lives inside the package, as package data)."""
+    """Copy what the wheel is built from (the icons and style sheet are in it as the compiled Qt resource
+    module framepack_desktop/ui/resources_rc.py)."""
     dest.mkdir(parents=True)
     for name in SOURCE_FILES:
         if (root / name).is_file():

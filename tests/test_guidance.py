@@ -1,7 +1,7 @@
 """Real CFG with the original's std rescale."""
 import torch
 
-from framepack_desktop.engine.runner import guided_velocity
+from framepack_desktop.engine.section_sampler import guided_velocity
 
 
 def _pair():

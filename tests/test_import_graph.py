@@ -9,6 +9,8 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
+
 import framepack_desktop
 
 ROOT = Path(framepack_desktop.__file__).parent
@@ -102,10 +104,12 @@ def test_the_engine_does_not_import_the_app_or_the_window():
             assert not {e for e in edges if e in outside or e.startswith(f"{PACKAGE}.ui")}, name
 
 
-def test_the_window_modules_import_without_torch():
+@pytest.mark.parametrize("module", ["framepack_desktop.ui.main_window", "framepack_desktop.engine.jobfolder"])
+def test_the_window_and_the_job_folder_import_without_torch(module):
+    """The window imports no torch; neither does the job folder, whose takes and unfinished jobs the
+    window reads on pool threads (two threads importing torch at once see it half initialised)."""
     import subprocess
 
-    code = ("import sys, framepack_desktop.ui.main_window; "
-            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    code = f"import sys, {module}; sys.exit(1 if 'torch' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], env={"QT_QPA_PLATFORM": "offscreen", "PATH": ""},
                           cwd=ROOT.parent).returncode == 0

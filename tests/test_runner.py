@@ -179,7 +179,7 @@ def test_cli_renders_and_rerenders_from_the_video(job, tmp_path, capsys):
 
 
 def test_the_first_model_call_does_not_skew_the_remaining_time():
-    from framepack_desktop.engine.runner import StepTimer
+    from framepack_desktop.engine.section_sampler import StepTimer
 
     eta = StepTimer()
     assert eta.remaining(10, 0) is None

@@ -110,6 +110,7 @@ def open_window(qtbot, paths):
         w.side_panel_action.setChecked(True)      # the offscreen screen is small; screenshots want it all
         w.resize(1600, 940)
         w.show()
+        qtbot.waitUntil(lambda: w.tasks.idle, timeout=60_000)   # the unfinished-job scan runs off the GUI thread
         return w
     yield make
     for w in windows:

@@ -82,8 +82,8 @@ class Probe(QObject):
         return {e.section for e in self.of(ev.StepProgress)}
 
     def wait_outcome(self, qtbot, kind=ev.Finished):
-        qtbot.waitUntil(lambda: bool(self.of(kind) or self.of(ev.Failed)) and not self.window.controller.running,
-                        timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: bool(self.of(kind) or self.of(ev.Failed)) and not self.window.controller.running
+                        and self.window.tasks.idle, timeout=TIMEOUT_MS)     # the takes are read off the GUI thread
         assert not self.of(ev.Failed), self.of(ev.Failed)[0].detail
 
 
@@ -100,6 +100,7 @@ def open_window(qtbot, tmp_path, demo_models, out_dir, session):
         w.resize(1400, 900)
         w.show()
         windows.append(w)
+        qtbot.waitUntil(lambda: w.tasks.idle, timeout=TIMEOUT_MS)   # the unfinished-job scan runs off the GUI thread
         return w
 
     yield make
@@ -209,7 +210,7 @@ def test_redo_a_section_then_keep_the_first_take_without_sampling(open_window, q
     w = open_window()
     run_shown(w, qtbot, job)
     assert [s.takes for s in w.model.sections] == [1, 1, 1]
-    menu = w.section_menu(1)
+    menu = w.work.section_menu(1)
     labels = [a.text() for a in menu.actions()]
     assert "Redo with new seed" in labels and not any(a.menu() for a in menu.actions())
 
@@ -221,12 +222,12 @@ def test_redo_a_section_then_keep_the_first_take_without_sampling(open_window, q
     assert probe.sampled() == {1, 0}                  # original: section 1 and the one sampled after it
     assert [s.takes for s in w.model.sections] == [2, 2, 1]
 
-    takes_menu = next(a.menu() for a in w.section_menu(1).actions() if a.menu())
+    takes_menu = next(a.menu() for a in w.work.section_menu(1).actions() if a.menu())
     assert "(2)" in takes_menu.title()
     entries = [a for a in takes_menu.actions() if a.isCheckable()]
     assert [a.isChecked() for a in entries] == [False, True]
     assert entries[0].text().startswith("Keep this take") and f"seed {job.seed}" in entries[0].text()
-    shoot_menu = w.section_menu(1)
+    shoot_menu = w.work.section_menu(1)
     shoot(shoot_menu, "section-menu.png")
     probe = Probe(w)
     entries[0].trigger()
@@ -234,21 +235,22 @@ def test_redo_a_section_then_keep_the_first_take_without_sampling(open_window, q
     assert probe.sampled() == set()                   # every take is on disk: no sampling
     assert w.model.job == job                         # back to the job without overrides
 
-    w.ask_section_prompt = lambda section, current: "a fox jumps"
+    w.work.ask_section_prompt = lambda section, current: "a fox jumps"
     probe = Probe(w)
-    w.redo_section_prompt(2)
+    w.work.redo_section_prompt(2)
     probe.wait_outcome(qtbot)
     assert w.model.job.section_prompts == {2: "a fox jumps"} and not w.model.job.section_seeds
     assert probe.sampled() == {2, 1, 0} and w.model.sections[2].prompt == "a fox jumps"
 
     # Clean up: delete the takes this video does not use (asked first; "no" keeps them).
-    prune = next(a for a in next(a.menu() for a in w.section_menu(2).actions() if a.menu()).actions()
+    prune = next(a for a in next(a.menu() for a in w.work.section_menu(2).actions() if a.menu()).actions()
                  if a.text().startswith("Delete the takes"))
-    w.confirm_prune = lambda: False
+    w.work.confirm_prune = lambda: False
     prune.trigger()
     assert [s.takes for s in w.model.sections] == [3, 3, 2]
-    w.confirm_prune = lambda: True
+    w.work.confirm_prune = lambda: True
     prune.trigger()
+    qtbot.waitUntil(lambda: w.tasks.idle)
     assert [s.takes for s in w.model.sections] == [1, 1, 1] and w.status_text.text().startswith("Deleted 5 takes")
 
 
@@ -257,7 +259,7 @@ def test_extend_a_finished_video_and_continue_from_a_frame(open_window, qtbot, f
     w = open_window()
     run_shown(w, qtbot, job)
     assert w.stage.extend.isVisibleTo(w)
-    w.ask_extension = lambda: (0.4, "")
+    w.work.ask_extension = lambda: (0.4, "")
     seen = {}
 
     def at_start(e):
@@ -275,7 +277,7 @@ def test_extend_a_finished_video_and_continue_from_a_frame(open_window, qtbot, f
     assert Path(video).name == "fox-ext.mp4" and probe_video(video).frames == ext.num_frames > job.num_frames
 
     w.user_seek(5)
-    w.continue_from_frame()
+    w.work.continue_from_frame()
     start = Path(w.sidebar.start.path)
     assert start.is_file() and start.parent == w.paths.inputs_dir
     with FrameStore.open(ext.job_dir / "frames") as store:

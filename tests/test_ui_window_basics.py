@@ -218,6 +218,7 @@ def test_run_gui_preloads_the_model_libraries_and_offers_only_what_this_computer
 
     def exec_instead(*args):
         window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible())
+        qtbot.waitUntil(lambda: window.tasks.idle, timeout=120_000)    # the check runs off the GUI thread
         shown.append((calls[:], window.sidebar.settings.compile.isEnabled(), window.sidebar.settings.fp8_compute))
         return 0
 

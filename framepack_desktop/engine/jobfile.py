@@ -39,7 +39,7 @@ def load_job(job_dir: str | os.PathLike) -> Job:
     try:
         job = read_job(job_dir / "job.json")
     except (OSError, UnicodeDecodeError, UserError):
-        from .jobfolder.files import SectionFiles  # imports torch (the saved latents): only to rebuild
+        from .jobfolder.files import SectionFiles
 
         job = SectionFiles(job_dir).newest_job()
         if job is None:

@@ -1,14 +1,20 @@
 """Runs a Job: the FramePack section loop, as a generator of events.
 
-One section at a time: build the packed history context, sample the window (UniPC or Euler, with
-the TeaCache step cache), save the section's latents, decode only its newest latents, crossfade
-them into the disk frame store, report. History latents and frames live on the CPU and on disk,
-so nothing grows with the video's length on the GPU or in RAM. The MP4 is encoded once at the end.
+`generate` reads top to bottom in named stages (like a diffusers pipeline's numbered steps): check
+the inputs, announce what the timeline shows, encode prompts and images, load the video model, the
+section loop, write the MP4. Three objects carry what varies: the job's plan (engine/plan.py:
+sections in sampling and time order, prompts, seeds, noise draws, fingerprints), its variant
+(sampling/variants.py: original or F1, how history is packed, grows and is decoded) and its
+history seed (history_seed.py: a start image, or a video this app made that it extends).
+
+One section at a time: build the packed history context, sample the window (section_sampler.py),
+save the section's latents, decode only its newest latents, crossfade them into the disk frame
+store, report. History latents and frames live on the CPU and on disk, so nothing grows with the
+video's length on the GPU or in RAM. The MP4 is encoded once at the end.
 
 Nothing finished is ever computed twice: sections whose latents are saved are loaded instead of
 sampled, decoded sections stay in the frame store (engine/jobframes.py), damaged files are
-reported and rebuilt from what is intact. An extension (Job.extend_from) starts its F1 history
-with the old video's latents and its frame store with the old video's frames.
+reported and rebuilt from what is intact.
 
 The same generator drives the window (through ui/worker.py), the CLI and the tests. Problems a user
 can fix arrive as a `Failed` event with a message; `cancel` (a threading.Event) is checked before
@@ -30,24 +36,22 @@ from . import events as ev
 from .atomic import atomic_write_text
 from .conditioning import PromptEmbeds, blend_image_embeds, encode_image_embeds, encode_latent
 from .errors import JobCancelled, OutputNotWritable, UserError
-from .extend import ExtensionBase, extension_base
+from .history_seed import HistorySeed, history_seed
 from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
 from .job import Job
-from .jobframes import open_job_store
 from .jobfolder import JobFolder
+from .jobframes import open_job_store
 from .models.loader import require_models, resolve_models_dir
-from .sampling import context as ctx
-from .sampling.order import frames_of
-from .sampling.samplers import iter_sample
-from .sampling.schedule import flux_mu, shifted_sigmas
-from .sampling.teacache import step_cache
 from .models.policy import plan_job
-from .session import ModelSession, Placement
+from .plan import SectionPlan
+from .section_sampler import SectionInputs, SectionSampler, StepTimer, section_noise
+from .session import ModelSession
+from .sampling.order import frames_of
+from .sampling.variants import generated_count, variant_of
 from .speed import compiles_at_next_call, mark_compiled_run, prepare_transformer, tune_convolutions
 from .video.blend import join_chunk
 from .video.framestore import FrameStore
 from .video.mp4 import write_mp4
-from .video.preview import latent_preview
 
 
 def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSession | None = None) -> Iterator[ev.Event]:
@@ -75,43 +79,13 @@ def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSessi
         run.close()
 
 
-def section_noise(seed: int, order: int, shape: tuple[int, ...]) -> torch.Tensor:
-    """Draw number `order` of a CPU generator seeded with `seed` (docs/ARCHITECTURE.md, Noise)."""
-    gen = torch.Generator("cpu").manual_seed(seed)
-    for _ in range(order):
-        torch.randn(shape, generator=gen, dtype=torch.float32)
-    return torch.randn(shape, generator=gen, dtype=torch.float32)
-
-
-def guided_velocity(v: torch.Tensor, v_neg: torch.Tensor, scale: float, rescale: float) -> torch.Tensor:
-    """Real classifier-free guidance, with the original's std rescale, in the original's order of
-    operations (the same bits for the same inputs)."""
-    guided = v_neg + scale * (v - v_neg)
-    if rescale <= 0:
-        return guided
-    dims = list(range(1, v.ndim))
-    rescaled = guided * (v.std(dim=dims, keepdim=True) / guided.std(dim=dims, keepdim=True))
-    return rescale * rescaled + (1.0 - rescale) * guided
-
-
-@dataclass
-class StepTimer:
-    """Seconds per computed step (smoothed) and per decode, for the remaining-time estimate.
-
-    A job's first model call is no sample of its speed: it carries CUDA's lazy start, cuDNN's
-    autotuning and, with compile on, the compilation itself (a minute or more). It stands in only
-    until the second step, which replaces it instead of being averaged with it.
-    """
-    step_s: float | None = None
-    decode_s: float = 0.0
-    steps: int = 0
-
-    def step(self, seconds: float) -> None:
-        self.steps += 1
-        self.step_s = seconds if self.steps <= 2 else 0.8 * self.step_s + 0.2 * seconds
-
-    def remaining(self, steps_left: int, decodes_left: int) -> float | None:
-        return None if self.step_s is None else steps_left * self.step_s + decodes_left * self.decode_s
+@dataclass(frozen=True)
+class Conditioning:
+    """What the encoders made from the prompts and images, shared by every section."""
+    embeds: dict[str, PromptEmbeds]
+    image_embeds: torch.Tensor
+    start_latent: torch.Tensor
+    end_latent: torch.Tensor | None
 
 
 class _JobRun:
@@ -123,7 +97,7 @@ class _JobRun:
         self.store: FrameStore | None = None
         self.started = time.monotonic()
         self.eta = StepTimer()
-        self.base: ExtensionBase | None = None
+        self.seed: HistorySeed = HistorySeed()
         self.spans: list[tuple[int, int]] = []
         self.store_notes: list[str] = []
 
@@ -182,208 +156,198 @@ class _JobRun:
 
     # ----- the job -----
     def generate(self) -> Iterator[ev.Event]:
+        # 1. Check the inputs: the job, its folder (locked), the models, the memory plan, the images
+        self.check_inputs()
+        # 2. Open the frame store; tell the window what the timeline shows and what is kept
+        yield from self.announce()
+        # 3. Encode the prompts, the images
+        yield from self.encode_prompts()
+        yield from self.encode_images()
+        # 4. Load the video model
+        yield from self.load_model()
+        # 5. The section loop: sample (or load) each section, decode it onto the timeline
+        yield from self.section_loop()
+        # 6. Write the MP4 and the job beside it
+        yield from self.write_video()
+
+    def check_inputs(self) -> None:
         job = self.job.validate()
-        n, w = job.num_sections, job.window
+        self.variant = variant_of(job.variant)
         self.open_folder()
-        folder = self.folder
-        models_dir = resolve_models_dir(job.models)
-        require_models(models_dir, job.variant)
-        memory = plan_job(job)
-        place = memory.placement
-
+        self.models_dir = resolve_models_dir(job.models)
+        require_models(self.models_dir, job.variant)
+        self.memory = plan_job(job)
+        self.place = self.memory.placement
         start_img = load_image(job.image)
-        height, width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
-        start_px = to_model_tensor(fit_to_bucket(start_img, height, width))
-        end_px = None
+        self.height, self.width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
+        self.start_px = to_model_tensor(fit_to_bucket(start_img, self.height, self.width))
+        self.end_px = None
         if job.end_image:
-            end_px = to_model_tensor(fit_to_bucket(load_image(job.end_image), height, width))
+            self.end_px = to_model_tensor(fit_to_bucket(load_image(job.end_image), self.height, self.width))
+        self.seed = history_seed(job)
+        self.plan = self.folder.plan
 
-        self.base = extension_base(job) if job.extend_from else None
-        plan = folder.plan
-        orders, prompts, prints = plan.orders, plan.prompts, plan.prints
-        kept = tuple(s for s in orders if folder.check_section(s, prints[s]))
-        decoded = self.open_store(height, width, [prints[s] for s in orders])
-        ready = self.spans[len(decoded)]
-        yield ev.JobStarted(str(folder.path), n, job.num_frames, height, width, job.fps, plan.sections, kept,
-                            ready[0], ready[1], str(self.store.folder), place.summary(), place.reasons)
+    def announce(self) -> Iterator[ev.Event]:
+        job, folder, plan, place = self.job, self.folder, self.plan, self.place
+        self.kept = tuple(s for s in plan.orders if folder.check_section(s, plan.prints[s]))
+        self.decoded = self.open_store([plan.prints[s] for s in plan.orders])
+        ready = self.spans[len(self.decoded)]
+        yield ev.JobStarted(str(folder.path), job.num_sections, job.num_frames, self.height, self.width, job.fps,
+                            plan.sections, self.kept, ready[0], ready[1], str(self.store.folder), place.summary(),
+                            place.reasons)
         for note in folder.notes + self.store_notes:
             yield ev.Status(note, notice=True)
         folder.set_state("running")
-        self.log(f"started: {n} sections, {job.num_frames} frames at {width}x{height} on {place.device}; "
-                 f"{len(kept)} sections already done")
-        self.log("memory plan: " + memory.report().replace("\n", "\n    "))
+        self.log(f"started: {job.num_sections} sections, {job.num_frames} frames at {self.width}x{self.height} on "
+                 f"{place.device}; {len(self.kept)} sections already done")
+        self.log("memory plan: " + self.memory.report().replace("\n", "\n    "))
 
+    def encode_prompts(self) -> Iterator[ev.Event]:
+        job = self.job
         yield ev.Status("Encoding the prompt")
         self.check()
-        wanted = list(dict.fromkeys(prompts)) + ([job.negative_prompt] if job.cfg != 1 else [])
-        embeds = self.session.prompt_embeds(models_dir, wanted, place)
+        wanted = list(dict.fromkeys(self.plan.prompts)) + ([job.negative_prompt] if job.cfg != 1 else [])
+        self.embeds = self.session.prompt_embeds(self.models_dir, wanted, self.place)
         self.check()
+
+    def encode_images(self) -> Iterator[ev.Event]:
         yield ev.Status("Encoding the image")
-        enc = self.session.image_encoder(models_dir, place)
-        start_embeds = encode_image_embeds(enc.model, enc.processor, start_px)
-        end_embeds = encode_image_embeds(enc.model, enc.processor, end_px) if end_px is not None else None
-        image_embeds = blend_image_embeds(start_embeds, end_embeds, job.end_influence)
-        vae = self.session.vae(models_dir, place)
-        start_latent = encode_latent(vae, start_px)
-        end_latent = encode_latent(vae, end_px) if end_px is not None else None
+        enc = self.session.image_encoder(self.models_dir, self.place)
+        start_embeds = encode_image_embeds(enc.model, enc.processor, self.start_px)
+        end_embeds = encode_image_embeds(enc.model, enc.processor, self.end_px) if self.end_px is not None else None
+        self.vae = self.session.vae(self.models_dir, self.place)
+        end_latent = encode_latent(self.vae, self.end_px) if self.end_px is not None else None
+        self.cond = Conditioning(self.embeds, blend_image_embeds(start_embeds, end_embeds, self.job.end_influence),
+                                 encode_latent(self.vae, self.start_px), end_latent)
         self.check()
+
+    def load_model(self) -> Iterator[ev.Event]:
+        place = self.place
         yield ev.Status("Loading the video model")
-        transformer = self.session.transformer(models_dir, job.variant, place)
-        setup = prepare_transformer(transformer, place.device, attention=job.attention)
+        transformer = self.session.transformer(self.models_dir, self.job.variant, place)
+        setup = prepare_transformer(transformer, place.device, attention=self.job.attention)
         self.log(f"transformer: {setup.describe()}")
         yield ev.Status(f"Video model ready: {setup.describe()}")
-        compiling = compiles_at_next_call(transformer)
+        self.sampler = SectionSampler(self.job, transformer, place, self.eta, self.check, self.started)
+        self.compiling = compiles_at_next_call(transformer)
         if tune_convolutions(place.device):
             self.log("VAE: cuDNN picks the fastest convolution algorithms (timed at the first decode)")
         self.check()
 
-        history = ctx.initial_history(start_latent, job.variant)
-        generated = 1 if job.variant == "f1" else 0
-        if self.base:
-            old = self.base.latents(start_latent)
-            history = torch.cat([history[:, :, : ctx.HISTORY_LEN], old], dim=2)
-            generated = old.shape[2]
-        done = len(decoded) - (1 if self.base else 0)
-        steps_left = job.steps * (n - len(kept))
-        prev_tail: np.ndarray | None = None
-        shape = (1, start_latent.shape[1], w, *start_latent.shape[-2:])
-
-        for order, section in enumerate(orders):
+    def section_loop(self) -> Iterator[ev.Event]:
+        job = self.job
+        history = self.seed.history(self.variant, self.cond.start_latent)
+        done = len(self.decoded) - len(self.seed.markers)
+        steps_left = job.steps * (job.num_sections - len(self.kept))
+        overlap: np.ndarray | None = None
+        for section in self.plan.in_sampling_order:
             # The previous history is needed only to re-decode the last chunk's overlap after a
             # resume; holding it otherwise would keep two copies of a history that grows with length.
-            before, generated_before = (history if prev_tail is None else None), generated
-            noted = len(folder.notes)
-            latents = folder.load_section(section, prints[section])
-            skipped, sampled_at = 0, None
-            if latents is None:
-                for note in folder.notes[noted:]:
-                    yield ev.Status(note, notice=True)
-                self.log(f"section {section}: sampling (seed {job.seed_for(section)}, prompt {prompts[section]!r})")
-                if compiling:
-                    yield ev.Status("Compiling the video model: the first step takes from seconds (kernels kept from "
-                                    "an earlier run) to a few minutes (first run with these settings)")
-                sampler = self.sample_section(
-                    transformer, place, history, start_latent, end_latent, order, section,
-                    section_noise(job.seed_for(section), plan.noise_draw(section), shape),
-                    embeds[prompts[section]], embeds[job.negative_prompt] if job.cfg != 1 else None,
-                    image_embeds, steps_left, n - order,
-                )
-                latents, skipped = yield from sampler
-                sampled_at = time.monotonic()
-                if compiling:
-                    mark_compiled_run(transformer)
-                    compiling = False
+            before = history if overlap is None else None
+            latents, skipped, sampled_at = yield from self.section_latents(section, history, steps_left)
+            if sampled_at is not None:
                 steps_left -= job.steps
-                folder.save_section(section, latents, prints[section])
-            history = ctx.add_to_history(job.variant, history, latents, order, n, start_latent)
-            generated += latents.shape[2] + (1 if job.variant == "original" and order == n - 1 else 0)
-            if order < done:
+            history = self.variant.add_to_history(history, latents, section.order, job.num_sections,
+                                                  self.cond.start_latent)
+            if section.order < done:
                 continue
-            if prev_tail is None and order > 0:
-                prev_tail = self.overlap_tail(self.decode_order(vae, before, order - 1, generated_before))
-            elif prev_tail is None and self.base:
-                prev_tail = self.base_tail(generated)
-            self.check()
-            yield ev.Status(f"Decoding section {section + 1} of {n}")
-            self.log(f"section {section}: decoding")
-            t = time.monotonic()
-            raw = self.decode_order(vae, history, order, generated)
-            tail = self.overlap_tail(raw)            # raw frames, before place_chunk blends into them
-            start, frames = self.place_chunk(raw, prev_tail, generated)
-            self.store.write(start, frames)
-            prev_tail = tail
-            decoded.append(prints[section])
-            folder.set_decoded(decoded)
-            self.eta.decode_s = time.monotonic() - t
-            a, b = self.store.valid_span()
-            latency = None if sampled_at is None else time.monotonic() - sampled_at
-            after = "" if latency is None else f", on the timeline {latency:.2f} s after sampling"
-            self.log(f"section {section}: frames {start}..{start + len(frames) - 1} decoded ({skipped} steps cached{after})")
-            yield ev.SectionDecoded(section, order, start, frames, a, b, str(self.store.folder), skipped, latency)
+            if overlap is None:
+                overlap = self.first_overlap(before, section.order, history)
+            overlap = yield from self.decode_section(section, history, overlap, skipped, sampled_at)
 
+    def write_video(self) -> Iterator[ev.Event]:
+        job = self.job
         yield ev.Status("Writing the MP4")
         self.check()
         out = Path(job.output)
-        write_mp4(out, self.store.iter_frames(0, job.num_frames), width, height, fps=job.fps, crf=job.crf,
+        write_mp4(out, self.store.iter_frames(0, job.num_frames), self.width, self.height, fps=job.fps, crf=job.crf,
                   metadata=job.to_json())
         json_path = out.with_suffix(".json")
         atomic_write_text(json_path, job.to_json())
-        folder.set_state("finished")
+        self.folder.set_state("finished")
         self.log(f"finished: {out}")
         yield ev.Finished(str(out), str(json_path), job.num_frames, time.monotonic() - self.started)
 
-    def open_store(self, height: int, width: int, prints: list[str]) -> list[str]:
-        """Open the frame store, keeping what is decoded; returns the decoded.json entries it holds.
+    # ----- one section -----
+    def section_latents(self, section: SectionPlan, history: torch.Tensor, steps_left: int):
+        """The section's latents: loaded when saved, else sampled and saved. Yields the sampling's
+        events; returns (latents, steps the cache skipped, when sampling ended or None)."""
+        folder, s = self.folder, section.section
+        noted = len(folder.notes)
+        latents = folder.load_section(s, self.plan.prints[s])
+        if latents is not None:
+            return latents, 0, None
+        for note in folder.notes[noted:]:
+            yield ev.Status(note, notice=True)
+        self.log(f"section {s}: sampling (seed {section.seed}, prompt {section.prompt!r})")
+        if self.compiling:
+            yield ev.Status("Compiling the video model: the first step takes from seconds (kernels kept from "
+                            "an earlier run) to a few minutes (first run with these settings)")
+        latents, skipped = yield from self.sampler.sample(self.section_inputs(section, history, steps_left))
+        sampled_at = time.monotonic()
+        if self.compiling:
+            mark_compiled_run(self.sampler.transformer)
+            self.compiling = False
+        folder.save_section(s, latents, self.plan.prints[s])
+        return latents, skipped, sampled_at
 
-        An extension's store starts with a copy of the old video's frames.
-        """
-        entries = ([self.base.marker] if self.base else []) + prints
-        self.spans = self.folder.plan.decoded_spans()
-        opened = open_job_store(self.folder, entries, self.spans, self.job.num_frames, height, width)
-        self.store, self.store_notes = opened.store, opened.notes
-        decoded = opened.decoded
-        if self.base and not decoded:
-            self.base.copy_frames(self.store)
-            decoded = [self.base.marker]
-            self.folder.set_decoded(decoded)
-        return decoded
+    def section_inputs(self, section: SectionPlan, history: torch.Tensor, steps_left: int) -> SectionInputs:
+        job, cond, n = self.job, self.cond, self.job.num_sections
+        start = cond.start_latent
+        shape = (1, start.shape[1], job.window, *start.shape[-2:])
+        return SectionInputs(
+            section,
+            self.variant.context(section.order, n, job.window, history, start, cond.end_latent),
+            section_noise(section.seed, self.plan.noise_draw(section.section), shape),
+            cond.embeds[section.prompt],
+            cond.embeds[job.negative_prompt] if job.cfg != 1 else None,
+            cond.image_embeds,
+            steps_left,
+            n - section.order,
+        )
 
-    def sample_section(self, transformer, place: Placement, history, start_latent, end_latent, order: int,
-                       section: int, noise: torch.Tensor, positive: PromptEmbeds, negative: PromptEmbeds | None,
-                       image_embeds: torch.Tensor, steps_left: int, sections_left: int):
-        """Sample one section's window; yields StepProgress per step, returns (latents, skipped steps)."""
-        job = self.job
-        context = ctx.build_context(job.variant, order, job.num_sections, job.window, history, start_latent, end_latent)
-        device, dtype = place.device, place.transformer_dtype
-        history_kwargs = context.as_kwargs(dtype, device)
-        seq_len = noise.shape[2] * noise.shape[3] * noise.shape[4] / transformer.config.patch_size ** 2
-        sigmas = shifted_sigmas(job.steps, flux_mu(seq_len))
-        # The original hands timestep and guidance to the model in its dtype (10 * 1000 -> 9984 in bf16).
-        guidance = torch.tensor([job.gs * 1000.0], device=device).to(dtype)
-        conds = [positive.to(device, dtype)] + ([negative.to(device, dtype)] if negative is not None else [])
-        image = image_embeds.to(device=device, dtype=dtype)
-
-        with torch.no_grad(), step_cache(transformer, job.teacache if job.teacache > 0 else None, job.steps) as cache:
-            def velocity(x: torch.Tensor, sigma: float, i: int) -> torch.Tensor:
-                self.check()
-                t = time.monotonic()
-                timestep = (torch.tensor([sigma], dtype=torch.float32, device=device) * 1000.0).to(dtype)
-                v = [
-                    transformer(hidden_states=x.to(device=device, dtype=dtype), timestep=timestep, guidance=guidance,
-                                image_embeds=image, return_dict=False, **cond, **history_kwargs)[0].float()
-                    for cond in conds
-                ]
-                out = guided_velocity(v[0], v[1], job.cfg, job.rescale) if len(v) == 2 else v[0]
-                if not (cache and cache.last_skipped):
-                    self.eta.step(time.monotonic() - t)
-                return out.cpu()
-
-            steps = iter_sample(velocity, noise, sigmas, job.sampler, model_dtype=dtype)
-            while True:
-                try:
-                    i, x0 = next(steps)
-                except StopIteration as done:
-                    latents = done.value
-                    break
-                left = steps_left - (i + 1)
-                yield ev.StepProgress(
-                    section, order, i + 1, job.steps, bool(cache and cache.last_skipped), latent_preview(x0),
-                    time.monotonic() - self.started, self.eta.remaining(left, sections_left),
-                )
-            skipped = cache.skipped if cache else 0
-        return latents.float().cpu(), skipped
+    def decode_section(self, section: SectionPlan, history: torch.Tensor, overlap: np.ndarray | None,
+                       skipped: int, sampled_at: float | None) -> Iterator[ev.Event]:
+        """Decode what the section adds, crossfade it into the frame store; returns the raw frames
+        the next chunk crossfades with."""
+        s = section.section
+        self.check()
+        yield ev.Status(f"Decoding section {s + 1} of {self.job.num_sections}")
+        self.log(f"section {s}: decoding")
+        t = time.monotonic()
+        raw = self.decode(history, section.order)
+        tail = self.overlap_tail(raw)            # raw frames, before place_chunk blends into them
+        start, frames = self.place_chunk(raw, overlap, generated_count(history))
+        self.store.write(start, frames)
+        self.decoded.append(self.plan.prints[s])
+        self.folder.set_decoded(self.decoded)
+        self.eta.decode_s = time.monotonic() - t
+        a, b = self.store.valid_span()
+        latency = None if sampled_at is None else time.monotonic() - sampled_at
+        after = "" if latency is None else f", on the timeline {latency:.2f} s after sampling"
+        self.log(f"section {s}: frames {start}..{start + len(frames) - 1} decoded ({skipped} steps cached{after})")
+        yield ev.SectionDecoded(s, section.order, start, frames, a, b, str(self.store.folder), skipped, latency)
+        return tail
 
     # ----- decoding -----
-    def decode_order(self, vae, history: torch.Tensor, order: int, generated: int) -> torch.Tensor:
+    def first_overlap(self, before: torch.Tensor, order: int, history: torch.Tensor) -> np.ndarray | None:
+        """What the first chunk decoded in this run crossfades with: after a resume, the previous
+        section decoded again from the history before it; else what the history seed gives."""
+        if order > 0:
+            return self.overlap_tail(self.decode(before, order - 1))
+        return self.seed.first_overlap(self.store, self.job.window, generated_count(history))
+
+    def decode(self, history: torch.Tensor, order: int) -> torch.Tensor:
         """Decode what the section sampled at `order` adds: float32 frames T x H x W x 3 in [-1, 1],
         left on the VAE's device (the crossfade and the uint8 conversion run there too).
 
-        An extension's first section decodes like any later F1 section: with the old video's
-        newest latents as overlap.
+        Sections after a history seed's own decode (an extension's old video) decode like later
+        ones: with the seed's newest latents as overlap.
         """
-        position = order + (1 if self.base else 0)
-        a, b = ctx.decode_slice(self.job.variant, position, self.job.num_sections, self.job.window, generated)
-        latents = ctx.generated_latents(self.job.variant, history, generated)[:, :, max(a, 0):b]
+        job, vae = self.job, self.vae
+        position = order + self.seed.decode_offset
+        a, b = self.variant.decode_slice(position, job.num_sections, job.window, generated_count(history))
+        latents = self.variant.generated_latents(history)[:, :, max(a, 0):b]
         with torch.no_grad():
             x = latents.to(device=vae.device, dtype=vae.dtype) / vae.config.scaling_factor
             pixels = vae.decode(x, return_dict=False)[0]
@@ -392,29 +356,29 @@ class _JobRun:
     def overlap_tail(self, raw: torch.Tensor) -> np.ndarray:
         """The raw frames of a chunk that the next chunk will crossfade with (a float32 copy in RAM,
         so the GPU holds nothing between sections)."""
-        overlap = 4 * self.job.window - 3
-        tail = raw[:overlap] if self.job.variant == "original" else raw[-overlap:]
-        return tail.to("cpu", copy=True).numpy()
+        return self.variant.overlap(raw, 4 * self.job.window - 3).to("cpu", copy=True).numpy()
 
-    def base_tail(self, generated: int) -> np.ndarray:
-        """The old video's last frames, as floats in [-1, 1], for the extension's first crossfade.
-
-        Taken from the stored frames (not decoded again) so the join starts exactly on the old video.
-        As many as the first new chunk decodes beyond its new frames (`generated` counts them too):
-        4w - 3, or the whole old video when it is shorter than one window.
-        """
-        w = self.job.window
-        overlap = frames_of(min(2 * w, generated)) - 4 * w
-        end = self.base.frames
-        return self.store.read_range(end - overlap, end).astype(np.float32) / 127.5 - 1
-
-    def place_chunk(self, raw: torch.Tensor, prev_tail: np.ndarray | None, generated: int) -> tuple[int, np.ndarray]:
+    def place_chunk(self, raw: torch.Tensor, overlap: np.ndarray | None, generated: int) -> tuple[int, np.ndarray]:
         """Where a decoded chunk lands in the final video, crossfaded with the previous chunk, as uint8.
 
         The crossfade uses the previous chunk's raw float frames, as the original does, so
         re-decoding a section after a crash writes identical frames. It is done in place in `raw`.
         """
-        present = frames_of(generated)
-        original = self.job.variant == "original"
-        start = self.job.num_frames - present if original else present - raw.shape[0]
-        return start, join_chunk(raw, prev_tail, new_is_earlier=original)
+        start = self.variant.chunk_start(self.job.num_frames, frames_of(generated), raw.shape[0])
+        return start, join_chunk(raw, overlap, new_is_earlier=self.variant.new_chunk_earlier)
+
+    def open_store(self, prints: list[str]) -> list[str]:
+        """Open the frame store, keeping what is decoded; returns the decoded.json entries it holds.
+
+        A history seed with frames of its own (an extension's old video) fills a new store first.
+        """
+        entries = list(self.seed.markers) + prints
+        self.spans = self.plan.decoded_spans()
+        opened = open_job_store(self.folder, entries, self.spans, self.job.num_frames, self.height, self.width)
+        self.store, self.store_notes = opened.store, opened.notes
+        decoded = opened.decoded
+        if self.seed.markers and not decoded:
+            self.seed.fill_store(self.store)
+            decoded = list(self.seed.markers)
+            self.folder.set_decoded(decoded)
+        return decoded

@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QMimeData, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QMimeData, Qt, QThreadPool, QTimer, Slot
 from PySide6.QtGui import (
     QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut,
 )
@@ -38,6 +38,7 @@ from .generation import GenerationController, format_eta, is_demo_job
 from .history_panel import HistoryPanel
 from .image_drop import is_image_drop, local_files
 from .models_dialog import ModelsDialog
+from .background import Tasks
 from .never_lose_work import NeverLoseWork
 from .playback import Playback
 from .qimage import to_qimage
@@ -59,7 +60,7 @@ def slug(text: str, n: int = 32) -> str:
     return re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")[:n].strip("-") or "video"
 
 
-class MainWindow(NeverLoseWork, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(self, paths: AppPaths, settings: Settings | None = None, run_job: RunJob | None = None,
                  session_factory=None, desktop: Desktop | None = None):
         super().__init__()
@@ -74,7 +75,6 @@ class MainWindow(NeverLoseWork, QMainWindow):
         self._requeue: Job | None = None
         self._follow = True
         self._seen_revision = -1
-        self._takes: dict[int, list] = {}     # section -> its takes in the shown job's folder
 
         self.sidebar = Sidebar(paths.inputs_dir, self.settings.output_folder(paths))
         self.stage = Stage(self.model, self.controller.frames)
@@ -109,6 +109,9 @@ class MainWindow(NeverLoseWork, QMainWindow):
         self.plan_timer.setSingleShot(True)
         self.plan_timer.setInterval(150)
         self.plan_timer.timeout.connect(self.update_plan)
+        self.tasks = Tasks(self)            # slow disk work, off the GUI thread
+        self.work = NeverLoseWork(self, self.model, self.controller, self.playback, self.tasks,
+                                  lambda: self.settings.output_folder(self.paths), paths.inputs_dir, self._models_ready)
 
         self._build_menus()
         self._connect()
@@ -118,35 +121,34 @@ class MainWindow(NeverLoseWork, QMainWindow):
         self._update_actions()
         self.update_plan()
         self._update_progress()
-        self.offer_unfinished()
+        self.work.offer_unfinished()
 
     # ----- construction -----
     def _connect(self) -> None:
         sb, st, c = self.sidebar, self.stage, self.controller
-        sb.generate.clicked.connect(self.generate)
-        sb.stop.clicked.connect(self.stop)
-        sb.enqueue.clicked.connect(self.enqueue)
-        sb.start.imageChanged.connect(self._form_changed)
-        sb.end.imageChanged.connect(self._form_changed)
-        sb.start.errorRaised.connect(self.show_error)
-        sb.end.errorRaised.connect(self.show_error)
-        sb.prompt.changed.connect(self._form_changed)
-        sb.settings.changed.connect(self._form_changed)
-        st.timeline.seekRequested.connect(self.user_seek)
-        st.to_start.clicked.connect(self._home)
-        st.back.clicked.connect(self._back)
-        st.play.clicked.connect(self.playback.toggle)
-        st.forward.clicked.connect(self._forward)
-        st.to_end.clicked.connect(self._end)
-        st.loop.toggled.connect(self.playback.set_loop)
-        st.open_video.clicked.connect(self.open_video)
-        st.reveal.clicked.connect(self.reveal_video)
-        st.export.clicked.connect(self.export_frame_dialog)
-        st.banner.openLogRequested.connect(self.open_log_folder)
-        st.resume.continueRequested.connect(self.continue_unfinished)
-        st.resume_job.clicked.connect(self.continue_stopped)
-        st.extend.clicked.connect(self.extend_video)
-        st.timeline.sectionMenuRequested.connect(self._section_menu_at)
+        sb.generateRequested.connect(self.generate)
+        sb.stopRequested.connect(self.stop)
+        sb.enqueueRequested.connect(self.enqueue)
+        sb.formChanged.connect(self._form_changed)
+        sb.errorRaised.connect(self.show_error)
+        st.seekRequested.connect(self.user_seek)
+        st.stepRequested.connect(self._step)
+        st.playToggled.connect(self.playback.toggle)
+        st.loopToggled.connect(self.playback.set_loop)
+        st.openVideoRequested.connect(self.open_video)
+        st.revealVideoRequested.connect(self.reveal_video)
+        st.exportFrameRequested.connect(self.export_frame_dialog)
+        st.openLogRequested.connect(self.open_log_folder)
+        w = self.work
+        st.continueUnfinishedRequested.connect(w.continue_unfinished)
+        st.continueStoppedRequested.connect(w.continue_stopped)
+        st.extendRequested.connect(w.extend_video)
+        st.sectionMenuRequested.connect(w.show_section_menu)
+        w.errorRaised.connect(self.show_error)
+        w.statusChanged.connect(self.status_text.setText)
+        w.runStarting.connect(self._run_starting)
+        w.formRequested.connect(self.apply_job)
+        w.unfinishedFound.connect(st.offer_unfinished)
         self.playback.positionChanged.connect(self._position_changed)
         self.playback.playingChanged.connect(st.set_playing)
         c.eventApplied.connect(self._on_event)
@@ -165,10 +167,10 @@ class MainWindow(NeverLoseWork, QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
-        file.addAction("Open start image…", QKeySequence.StandardKey.Open, self.sidebar.start.browse)
+        file.addAction("Open start image…", QKeySequence.StandardKey.Open, self.sidebar.browse_start_image)
         file.addAction("Load settings from a video…", self.load_job_dialog)
         file.addAction("Export frame as PNG…", QKeySequence("Ctrl+E"), self.export_frame_dialog)
-        file.addAction("Continue from this frame", self.continue_from_frame)
+        file.addAction("Continue from this frame", self.work.continue_from_frame)
         file.addSeparator()
         file.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         gen = bar.addMenu("&Generate")
@@ -176,7 +178,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         gen.addAction("Add to queue", self.enqueue)
         gen.addAction("Start the queue", self.controller.start_next)
         gen.addAction("Stop", self.stop)
-        gen.addAction("Extend video…", self.extend_video)
+        gen.addAction("Extend video…", self.work.extend_video)
         view = bar.addMenu("&View")
         themes = QActionGroup(self)
         for key, label in (("system", "Follow the system"), ("dark", "Dark"), ("light", "Light")):
@@ -198,19 +200,12 @@ class MainWindow(NeverLoseWork, QMainWindow):
     def _form_changed(self, *_) -> None:
         if self.model.phase != RUNNING:
             self.plan_timer.start()
-        self.sidebar.end.set_blocked("The end image works only with the original model."
-                                     if self.sidebar.settings.variant.currentData() == "f1" else "")
-        res = self.sidebar.settings.resolution.currentData()
-        self.sidebar.start.set_resolution(res)
-        self.sidebar.end.set_resolution(res)
+        self.sidebar.follow_form()
         self._update_actions()
 
     def form_job(self, output: str = "") -> Job:
         """The Job the form describes (not validated)."""
-        sb = self.sidebar
-        end = sb.end.path if sb.end.isEnabled() and sb.end.path else None
-        return Job(image=sb.start.path, end_image=end, prompt=sb.prompt.text(), output=output,
-                   models=self.settings.models_dir or "demo", **sb.settings.values())
+        return Job(output=output, models=self.settings.models_dir or "demo", **self.sidebar.form_values())
 
     @Slot()
     def update_plan(self) -> None:
@@ -219,10 +214,10 @@ class MainWindow(NeverLoseWork, QMainWindow):
         try:
             plan = Plan.draft(job)
         except BadSettings as e:
-            self.sidebar.prompt.set_hint(f"<span style='color:{theme.current().error}'>{e}</span>")
+            self.sidebar.set_prompt_hint(f"<span style='color:{theme.current().error}'>{e}</span>")
             return
         distinct = len(set(plan.prompts))
-        self.sidebar.prompt.set_hint(
+        self.sidebar.set_prompt_hint(
             f"{distinct} prompts over {job.num_sections} sections — see the timeline" if distinct > 1 else
             "Timed lines like [2s] change the prompt during the video.")
         if self.model.phase == RUNNING or self.model.job == job:
@@ -237,12 +232,12 @@ class MainWindow(NeverLoseWork, QMainWindow):
     def build_job(self) -> Job:
         """The Job to run, validated, with a fresh random seed when asked and a unique output name."""
         sb = self.sidebar
-        if not sb.start.path:
+        if not sb.form_values()["image"]:
             raise BadSettings("Choose a start image first: drop one on the window, paste it, or click the start image box.")
-        if sb.settings.random_seed.isChecked():
-            sb.settings.seed.setValue(random.randint(SEED_MIN, SEED_MAX))
-        folder = Path(sb.settings.output_folder or self.settings.output_folder(self.paths))
-        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(sb.prompt.text())}"
+        if sb.wants_random_seed():
+            sb.set_seed(random.randint(SEED_MIN, SEED_MAX))
+        folder = Path(sb.output_folder or self.settings.output_folder(self.paths))
+        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(sb.form_values()['prompt'])}"
         taken = {j.output for j in self.controller.queue.jobs} | {getattr(self.controller.queue.running, "output", "")}
         output, k = folder / f"{stem}.mp4", 1
         while output.exists() or str(output) in taken:
@@ -270,9 +265,14 @@ class MainWindow(NeverLoseWork, QMainWindow):
         job = self._job_or_error()
         if job is None:
             return
-        self.stage.banner.dismiss()
-        self._follow = True
+        self._run_starting()
         self.controller.generate(job)
+
+    @Slot()
+    def _run_starting(self) -> None:
+        """A job runs now: clear the last message, follow its frames."""
+        self.stage.dismiss_banner()
+        self._follow = True
 
     @Slot()
     def enqueue(self) -> None:
@@ -287,8 +287,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
     def stop(self) -> None:
         if self.controller.running:
             self.controller.stop()
-            self.sidebar.stop.setEnabled(False)
-            self.sidebar.stop.setText("Stopping…")
+            self.sidebar.set_stopping()
 
     def _models_ready(self) -> bool:
         if self.settings.models_chosen:
@@ -308,20 +307,20 @@ class MainWindow(NeverLoseWork, QMainWindow):
             if event.ready_end > event.ready_start and self._follow:
                 self.playback.seek(event.ready_start)     # a resumed job's frames are there already
         elif isinstance(event, Status) and event.notice:
-            self.stage.banner.show_notice(event.text)
+            self.stage.show_notice(event.text)
         elif isinstance(event, SectionDecoded):
             if self._follow:
                 self.playback.seek(event.start_frame if m.job and m.job.variant == "original"
                                    else max(event.ready_end - len(event.frames), 0))
-            self.stage.player.update()
+            self.stage.repaint_frame()
         elif isinstance(event, StepProgress):
             if m.section_at(self.playback.position) is m.sections[event.section]:
-                self.stage.player.update()
+                self.stage.repaint_frame()
         elif isinstance(event, (Finished, Cancelled)):
-            self.stage.player.update()
+            self.stage.repaint_frame()
             if isinstance(event, Finished):
                 self.status_text.setText(f"Saved {event.video}")
-            self.refresh_takes()
+            self.work.refresh_takes()
         self._update_progress()
         self._update_actions()
 
@@ -342,14 +341,13 @@ class MainWindow(NeverLoseWork, QMainWindow):
         steps = m.job.steps if m.job else 1
         total = steps * len(m.sections)
         done = sum(steps if s.state == DONE else s.step for s in m.sections)
-        sb.progress.setValue(int(1000 * done / total) if m.phase != IDLE and total else 0)
         current = m.sampling_section
         if current is not None and current.state == SAMPLING:
-            sb.progress_text.setText(f"Sampling section {current.section + 1} of {len(m.sections)} · "
-                                     f"step {current.step}/{current.steps}")
+            text = f"Sampling section {current.section + 1} of {len(m.sections)} · step {current.step}/{current.steps}"
         else:
-            sb.progress_text.setText(m.status)
-        sb.eta.setText(f"ETA {format_eta(m.eta_s)}" if m.phase == RUNNING else "")
+            text = m.status
+        sb.show_progress(done / total if m.phase != IDLE and total else 0.0, text,
+                         f"ETA {format_eta(m.eta_s)}" if m.phase == RUNNING else "")
         if m.phase == RUNNING and m.job is not None:
             waiting = len(self.controller.queue)
             self.status_text.setText(f"Generating {Path(m.job.output).name}" +
@@ -370,11 +368,13 @@ class MainWindow(NeverLoseWork, QMainWindow):
 
     @Slot(int)
     def _position_changed(self, frame: int) -> None:
-        self.stage.player.show_frame(frame)
-        self.stage.timeline.set_position(frame)
-        self.stage.show_position(frame, self.model.num_frames, self.model.fps)
-        self.sidebar.prompt.playhead_s = frame / max(self.model.fps, 1)
+        self.stage.follow(frame, self.model.num_frames, self.model.fps)
+        self.sidebar.set_playhead(frame / max(self.model.fps, 1))
         self._update_actions()
+
+    @Slot(str)
+    def _step(self, where: str) -> None:
+        {"home": self._home, "back": self._back, "forward": self._forward, "end": self._end}[where]()
 
     def _home(self) -> None:
         self._follow = False
@@ -395,12 +395,12 @@ class MainWindow(NeverLoseWork, QMainWindow):
     @Slot()
     def _refresh(self) -> None:
         """30 Hz: repaint what changed since the last tick (never per engine event)."""
-        self.stage.timeline.refresh()
+        self.stage.refresh()
         if self.model.revision != self._seen_revision:
             self._seen_revision = self.model.revision
             self.playback.set_length(self.model.num_frames)
             self.stage.show_position(self.playback.position, self.model.num_frames, self.model.fps)
-            self.stage.player.update()
+            self.stage.repaint_frame()
         self._fill_thumbnails()
 
     def _fill_thumbnails(self, per_tick: int = 4) -> None:
@@ -411,7 +411,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
             if frame is not None:
                 self.model.add_thumbnail(i, frame)
         if missing:
-            self.stage.timeline.update()
+            self.stage.refresh()
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         keys = {Qt.Key.Key_Space: self.playback.toggle, Qt.Key.Key_Left: self._back,
@@ -428,14 +428,12 @@ class MainWindow(NeverLoseWork, QMainWindow):
         video = self.model.video
         has_video = bool(video) and Path(video).exists()
         idle = not self.controller.running
-        self.stage.open_video.setEnabled(has_video)
-        self.stage.reveal.setEnabled(has_video)
         stopped = " (stopped early)" if self.model.phase == CANCELLED else ""
         self.stage.show_result(video if has_video else None,
                                f"Saved{stopped}: {Path(video).name}" if has_video else "",
                                can_continue=idle and self.model.phase == CANCELLED and self.model.job is not None,
                                can_extend=idle and has_video and self.model.phase == FINISHED)
-        self.stage.export.setEnabled(self.model.is_ready(self.playback.position))
+        self.stage.set_actions(has_video, self.model.is_ready(self.playback.position))
 
     @Slot()
     def open_video(self) -> None:
@@ -449,7 +447,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
 
     def export_frame(self, path: str | Path) -> Path:
         """Save the frame at the playhead as PNG; raises UserError when there is none or it fails."""
-        frame = self.stage.player.current_frame()
+        frame = self.stage.current_frame()
         if frame is None:
             raise BadSettings("There is no generated frame at the playhead to export yet.")
         path = Path(path)
@@ -483,18 +481,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
 
     @Slot(object)
     def apply_job(self, job: Job) -> None:
-        sb = self.sidebar
-        sb.settings.random_seed.setChecked(False)
-        sb.settings.set_values(job.to_dict())
-        sb.prompt.set_text(job.prompt)
-        missing = []
-        for zone, path in ((sb.start, job.image), (sb.end, job.end_image)):
-            if path and Path(path).is_file():
-                zone.load(path)
-            elif path:
-                missing.append(path)
-            else:
-                zone.clear()
+        missing = self.sidebar.load_job(job)
         if missing:
             self.show_error(f"These images of the loaded job no longer exist: {', '.join(missing)}. "
                             "Drop them again to reuse the settings.")
@@ -527,7 +514,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         self.playback.set_fps(job.fps)
         self.playback.set_length(job.num_frames)
         self.playback.seek(span[0])
-        self.refresh_takes()
+        self.work.refresh_takes()
         self._update_actions()
 
     # ----- drops and paste -----
@@ -545,22 +532,21 @@ class MainWindow(NeverLoseWork, QMainWindow):
         if jobs:
             self.load_job_file(jobs[0])
         else:
-            self.sidebar.start.load_mime(mime)
+            self.sidebar.drop_image(mime)
 
     @Slot()
     def paste_image(self) -> None:
-        target = self.sidebar.end if self.focusWidget() is self.sidebar.end else self.sidebar.start
-        target.paste()
+        self.sidebar.paste_image(self.focusWidget())
 
     # ----- messages, models, theme -----
     @Slot(str)
     @Slot(str, str)
     def show_error(self, message: str, detail: str = "") -> None:
-        self.stage.banner.show_error(message, detail)
+        self.stage.show_error(message, detail)
 
     @Slot(str, str)
     def show_crash(self, message: str, detail: str) -> None:
-        self.stage.banner.show_error(message, detail, log_button=True)
+        self.stage.show_error(message, detail, log_button=True)
 
     @Slot()
     def open_log_folder(self) -> None:
@@ -575,6 +561,24 @@ class MainWindow(NeverLoseWork, QMainWindow):
             save_settings(self.paths, self.settings)
             self._update_models_label()
             self.update_plan()
+
+    def check_speed_support(self, support, models: str | None) -> None:
+        """Offer compile and fp8 compute only where they run. `support` (engine/speed) may run the
+        fp8 quality check (22.6 s on a 2-core CPU the first time), so it runs off the GUI thread;
+        until it answers both stay off."""
+        checking = "this computer is still being checked"
+        self.sidebar.set_speed_support(checking, checking)
+        self.tasks.run(support, "auto", models, returned=self._speed_support_known, errored=self._speed_check_failed)
+
+    @Slot(object)
+    def _speed_support_known(self, problems: tuple[str | None, str | None]) -> None:
+        self.sidebar.set_speed_support(*problems)
+
+    @Slot(object)
+    def _speed_check_failed(self, error: BaseException) -> None:
+        log.error("the speed check failed", exc_info=error)
+        why = f"the check of this computer failed ({type(error).__name__}: {error})"
+        self.sidebar.set_speed_support(why, why)
 
     def _update_models_label(self) -> None:
         demo = self.model.demo or self.settings.models_dir == "demo"
@@ -591,7 +595,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
 
     def apply_theme(self) -> None:
         theme.apply(QApplication.instance(), self.settings.theme)
-        self.sidebar.prompt.highlighter.rehighlight()
+        self.sidebar.restyle()
         self.update()
 
     # ----- persistence and closing -----
@@ -605,16 +609,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
             self.restoreGeometry(QByteArray.fromBase64(state["geometry"].encode()))
         else:
             self._first_size()
-        last = s.last_job
-        if last:
-            self.sidebar.settings.set_values(last)
-            self.sidebar.prompt.set_text(last.get("prompt", ""))
-            for zone, key in ((self.sidebar.start, "image"), (self.sidebar.end, "end_image")):
-                if last.get(key) and Path(last[key]).is_file():
-                    zone.load(last[key])
-        self.sidebar.settings.random_seed.setChecked(s.random_seed)
-        if s.output_dir:
-            self.sidebar.settings.output_dir.setText(s.output_dir)
+        self.sidebar.restore(s.last_job, s.random_seed, s.output_dir)
 
     def _first_size(self) -> None:
         """First start: 85 % of the screen; on a small or 200 %-scaled screen, no side panel."""
@@ -630,8 +625,8 @@ class MainWindow(NeverLoseWork, QMainWindow):
                       "side_panel": "1" if self.side_panel_action.isChecked() else "0"}
         s.last_job = {k: v for k, v in self.form_job().to_dict().items()
                       if k not in ("output", "format", "section_seeds", "section_prompts", "models")}
-        s.random_seed = self.sidebar.settings.random_seed.isChecked()
-        s.output_dir = self.sidebar.settings.output_folder
+        s.random_seed = self.sidebar.wants_random_seed()
+        s.output_dir = self.sidebar.output_folder
         save_settings(self.paths, s)
 
     def ask_stop_and_quit(self) -> bool:
@@ -650,8 +645,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
                     self._closing = True
                     self._requeue = self.controller.current.job
                     self.controller.stop()
-                    self.sidebar.stop.setEnabled(False)
-                    self.sidebar.stop.setText("Stopping…")
+                    self.sidebar.set_stopping()
                     self.status_text.setText("Stopping the generation before quitting…")
             e.ignore()
             return
@@ -659,7 +653,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
             self.controller.queue.add(self._requeue, front=True)
             self._requeue = None
         self.refresh_timer.stop()
-        self.meter.timer.stop()
+        self.meter.stop()
         self.playback.pause()
         self.save_state()
         e.accept()
@@ -690,7 +684,7 @@ def run_gui(argv: list[str]) -> int:
     from ..engine.speed import support
 
     window = MainWindow(paths, settings, run_job=run_job, session_factory=ModelSession)
-    window.sidebar.settings.set_speed_support(*support(models=settings.models_dir or None))
+    window.check_speed_support(support, settings.models_dir or None)
     window.gc_policy.install()
     reporter.crashed.connect(window.show_crash)
     app.styleHints().colorSchemeChanged.connect(window.follow_system_theme)
@@ -699,6 +693,7 @@ def run_gui(argv: list[str]) -> int:
         QTimer.singleShot(0, window.ask_for_models)
     log.info("window shown")
     code = app.exec()
+    QThreadPool.globalInstance().waitForDone()   # background disk work ends before the interpreter does
     window.gc_policy.uninstall()
     reporter.uninstall()
     return code

@@ -1,39 +1,77 @@
 """The window's "never lose work" commands: continue, redo a section, takes, extend, branch.
 
-A mixin of `MainWindow`, kept apart so the window module stays about layout and wiring. It uses
-the window's model (`self.model`), controller, playback and banner; the Jobs themselves are built
-by `job_actions`, which the engine backs.
+A controller object with its dependencies named in its constructor: the timeline model (what is
+shown), the generation controller (the queue, running a job), the playback (the playhead), the
+window's background tasks, where outputs and pasted inputs go, and the question whether models are chosen. It never touches the
+window's widgets: what it has to say goes out as signals the window connects (an error, a status
+line, a job to run now or to put in the form, the unfinished jobs found). Its dialogs are parented
+to `parent`; tests replace the `ask_*`/`confirm_*` methods with answers. The Jobs themselves are
+built by `job_actions`, which the engine backs.
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Slot
-from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox
+from PySide6.QtCore import QObject, QPoint, Signal, Slot
+from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
 
 from ..engine.errors import UserError
 from ..engine.job import Job
 from . import job_actions
+from .background import Tasks
 from .extend_dialog import ExtendDialog
-from .timeline_model import CANCELLED, FINISHED
+from .generation import GenerationController
+from .playback import Playback
+from .timeline_model import CANCELLED, FINISHED, TimelineModel
 
 log = logging.getLogger(__name__)
 
 
-class NeverLoseWork:
+class NeverLoseWork(QObject):
     """Continue unfinished or stopped jobs, redo sections, switch takes, extend, continue from a frame."""
 
+    errorRaised = Signal(str)
+    statusChanged = Signal(str)
+    runStarting = Signal()                  # a job is about to run now (the window follows it)
+    formRequested = Signal(object)          # a Job to put in the form (continue from a frame)
+    unfinishedFound = Signal(list)          # UnfinishedJob records to offer
+
+    def __init__(self, parent: QWidget, model: TimelineModel, generation: GenerationController, playback: Playback,
+                 tasks: Tasks, outputs: Callable[[], Path], inputs_dir: Path, models_ready: Callable[[], bool]):
+        super().__init__(parent)
+        self.parent_widget = parent
+        self.model, self.generation, self.playback = model, generation, playback
+        self.tasks = tasks                  # disk work off the GUI thread (the scan, the take headers)
+        self.outputs, self.inputs_dir, self.models_ready = outputs, inputs_dir, models_ready
+        self.takes: dict[int, list] = {}     # section -> its takes in the shown job's folder
+
+    # ----- disk work off the GUI thread -----
+    @staticmethod
+    def _expected(error: BaseException, what: str) -> None:
+        """A disk problem (a folder gone, a damaged file) leaves the window as it was and is logged;
+        anything else is a bug and is raised again, to the crash reporter."""
+        if not isinstance(error, (UserError, OSError)):
+            raise error
+        log.warning("could not %s: %s", what, error)
+
+    # ----- unfinished and stopped jobs -----
     def offer_unfinished(self) -> None:
-        """Offer the job folders a crash, Stop or failure left unfinished (not those queued)."""
-        queued = self.controller.queue.jobs + [j for j in [self.controller.queue.running] if j]
-        try:
-            jobs = job_actions.unfinished_jobs(self.settings.output_folder(self.paths), queued)
-        except OSError as e:
-            log.warning("could not look for unfinished jobs: %s", e)
-            return
-        self.stage.resume.set_jobs(jobs)
+        """Look for the job folders a crash, Stop or failure left unfinished (not those queued): it
+        hashes every input image, so it runs off the GUI thread; `unfinishedFound` says the result."""
+        queued = self.generation.queue.jobs + [j for j in [self.generation.queue.running] if j]
+        self.tasks.run(job_actions.unfinished_jobs, self.outputs(), queued, returned=self._unfinished,
+                            errored=self._unfinished_failed)
+
+    @Slot(object)
+    def _unfinished(self, jobs: list) -> None:
+        self.unfinishedFound.emit(jobs)
+
+    @Slot(object)
+    def _unfinished_failed(self, error: BaseException) -> None:
+        self._expected(error, "look for unfinished jobs")
 
     @Slot(object)
     def continue_unfinished(self, unfinished) -> None:
@@ -46,37 +84,50 @@ class NeverLoseWork:
             self._run_now(self.model.job, f"Continuing {Path(self.model.job.output).name}")
 
     def _run_now(self, job: Job, message: str) -> None:
-        if not self._models_ready():
+        if not self.models_ready():
             return
-        self.stage.banner.dismiss()
-        self._follow = True
-        self.controller.generate(job)
-        self.status_text.setText(message)
+        self.runStarting.emit()
+        self.generation.generate(job)
+        self.statusChanged.emit(message)
 
+    # ----- takes -----
     def refresh_takes(self) -> None:
-        """Count each section's takes in the job folder (a takes menu where there are several)."""
+        """Count each section's takes in the job folder (a takes menu where there are several); the
+        headers are read off the GUI thread."""
         job = self.model.job
-        try:
-            found = job_actions.takes(job) if job is not None else {}
-        except (UserError, OSError) as e:
-            log.warning("could not list the takes of %s: %s", job.job_dir, e)
-            found = {}
-        self._takes = found
+        if job is None:
+            self._show_takes({})
+            return
+        self.tasks.run(_takes_of, job, returned=self._takes_found, errored=self._takes_failed)
+
+    @Slot(object)
+    def _takes_found(self, job_and_takes: tuple) -> None:
+        job, found = job_and_takes
+        if job == self.model.job:           # not a job shown before this one
+            self._show_takes(found)
+
+    @Slot(object)
+    def _takes_failed(self, error: BaseException) -> None:
+        self._expected(error, "list the takes")
+        self._show_takes({})
+
+    def _show_takes(self, found: dict) -> None:
+        self.takes = found
         self.model.set_takes({s: len(t) for s, t in found.items()})
 
     def _has_job_folder(self) -> bool:
-        return (not self.controller.running and self.model.job is not None
+        return (not self.generation.running and self.model.job is not None
                 and self.model.phase in (FINISHED, CANCELLED))
 
     def section_menu(self, section: int) -> QMenu:
         """The right-click menu of a section block: redo it, keep another take, branch from here."""
-        menu = QMenu(self)
+        menu = QMenu(self.parent_widget)
         usable = self._has_job_folder()
         for label, slot in (("Redo with new seed", lambda: self.redo_section(section)),
                             ("Redo with another prompt…", lambda: self.redo_section_prompt(section))):
             action = menu.addAction(label, slot)
             action.setEnabled(usable)
-        takes = self._takes.get(section, [])
+        takes = self.takes.get(section, [])
         if usable and len(takes) > 1:
             sub = menu.addMenu(f"Takes of section {section + 1} ({len(takes)})")
             for k, take in enumerate(takes):
@@ -96,7 +147,7 @@ class NeverLoseWork:
         return menu
 
     @Slot(int, QPoint)
-    def _section_menu_at(self, section: int, pos: QPoint) -> None:
+    def show_section_menu(self, section: int, pos: QPoint) -> None:
         menu = self.section_menu(section)
         menu.aboutToHide.connect(menu.deleteLater)
         menu.popup(pos)
@@ -108,7 +159,7 @@ class NeverLoseWork:
         try:
             job = job_actions.redo_job(self.model.job, section, seed, prompt)
         except UserError as e:
-            self.show_error(str(e))
+            self.errorRaised.emit(str(e))
             return
         self._run_now(job, f"Redoing section {section + 1} of {Path(job.output).name}")
 
@@ -120,7 +171,7 @@ class NeverLoseWork:
 
     def ask_section_prompt(self, section: int, current: str) -> str | None:
         """The new prompt for one section, or None. Tests replace this with an answer."""
-        text, ok = QInputDialog.getMultiLineText(self, f"Redo section {section + 1}",
+        text, ok = QInputDialog.getMultiLineText(self.parent_widget, f"Redo section {section + 1}",
                                                  "Prompt for this section:", current)
         return text if ok else None
 
@@ -131,7 +182,7 @@ class NeverLoseWork:
         try:
             job = job_actions.job_keeping(self.model.job, take)
         except (UserError, OSError) as e:
-            self.show_error(str(e))
+            self.errorRaised.emit(str(e))
             return
         self._run_now(job, f"Keeping take seed {take.seed} of section {take.section + 1}")
 
@@ -142,21 +193,22 @@ class NeverLoseWork:
         try:
             files, freed = job_actions.prune(self.model.job)
         except (UserError, OSError) as e:
-            self.show_error(str(e))
+            self.errorRaised.emit(str(e))
             return
         self.refresh_takes()
-        self.status_text.setText(f"Deleted {files} take{'' if files == 1 else 's'} ({freed / 1e6:.1f} MB)")
+        self.statusChanged.emit(f"Deleted {files} take{'' if files == 1 else 's'} ({freed / 1e6:.1f} MB)")
 
     def confirm_prune(self) -> bool:
         """Whether the user agrees to delete the unused takes. Tests replace this with an answer."""
         answer = QMessageBox.question(
-            self, "Delete takes", "Delete every take of every section that this video does not use?\n\n"
+            self.parent_widget, "Delete takes", "Delete every take of every section that this video does not use?\n\n"
             "The video and the takes it is made of stay; the others cannot be chosen again.")
         return answer == QMessageBox.StandardButton.Yes
 
+    # ----- going on from a video -----
     def ask_extension(self) -> tuple[float, str] | None:
         """(seconds, prompt) to extend the video by, or None. Tests replace this with an answer."""
-        dialog = ExtendDialog(Path(self.model.video or "").name, self)
+        dialog = ExtendDialog(Path(self.model.video or "").name, self.parent_widget)
         accepted = dialog.exec()
         dialog.deleteLater()
         return dialog.choice() if accepted else None
@@ -165,16 +217,16 @@ class NeverLoseWork:
     def extend_video(self) -> None:
         """Add seconds to the finished video shown (an F1 extension job, run now)."""
         if not (self._has_job_folder() and self.model.phase == FINISHED):
-            self.show_error("Extend works on a finished video: generate one, or open one from the history.")
+            self.errorRaised.emit("Extend works on a finished video: generate one, or open one from the history.")
             return
         answer = self.ask_extension()
         if answer is None:
             return
-        taken = {j.output for j in self.controller.queue.jobs}
+        taken = {j.output for j in self.generation.queue.jobs}
         try:
             job = job_actions.extension(self.model.job, answer[0], answer[1], taken)
         except UserError as e:
-            self.show_error(str(e))
+            self.errorRaised.emit(str(e))
             return
         self._run_now(job, f"Extending {Path(self.model.job.output).name} by {answer[0]:g} s")
 
@@ -183,12 +235,17 @@ class NeverLoseWork:
         """The frame at the playhead becomes the start image of a new job in the form."""
         frame = self.playback.position
         if not (self._has_job_folder() and self.model.is_ready(frame)):
-            self.show_error("Move the playhead onto a generated frame of a finished or stopped video first.")
+            self.errorRaised.emit("Move the playhead onto a generated frame of a finished or stopped video first.")
             return
         try:
-            job = job_actions.from_frame(self.model.job, frame, self.paths.inputs_dir)
+            job = job_actions.from_frame(self.model.job, frame, self.inputs_dir)
         except (UserError, OSError) as e:
-            self.show_error(str(e))
+            self.errorRaised.emit(str(e))
             return
-        self.apply_job(job)
-        self.status_text.setText(f"Frame {frame + 1} is the new start image: press Generate to go on from it.")
+        self.formRequested.emit(job)
+        self.statusChanged.emit(f"Frame {frame + 1} is the new start image: press Generate to go on from it.")
+
+
+def _takes_of(job: Job) -> tuple[Job, dict]:
+    """A job's takes, with the job they belong to (the window may show another by the time they arrive)."""
+    return job, job_actions.takes(job)

@@ -1,17 +1,21 @@
 """The left column: what goes in (images, prompt, settings) and the buttons that start it.
 
 The Generate button stays visible below the scrolling form, with the run's progress under it.
+The window talks to it through intents: signals for what the user asked (generate, stop, queue,
+the form changed) and a form model (`form_values`, `load_job`, `variant`...) instead of reading
+or filling its child widgets.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
+from ..engine.job import Job
 from . import theme
 from .image_drop import ImageDropZone
 from .prompt_editor import PromptEditor
@@ -23,6 +27,12 @@ def heading(text: str) -> QLabel:
 
 
 class Sidebar(QWidget):
+    generateRequested = Signal()
+    stopRequested = Signal()
+    enqueueRequested = Signal()
+    formChanged = Signal()
+    errorRaised = Signal(str)
+
     def __init__(self, inputs_dir: Path, default_output: Path, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("Sidebar")
@@ -102,6 +112,104 @@ class Sidebar(QWidget):
         outer.addWidget(scroll, 1)
         outer.addWidget(line)
         outer.addWidget(actions)
+        self._forward_intents()
+
+    def _forward_intents(self) -> None:
+        self.generate.clicked.connect(self.generateRequested)
+        self.stop.clicked.connect(self.stopRequested)
+        self.enqueue.clicked.connect(self.enqueueRequested)
+        for changed in (self.start.imageChanged, self.end.imageChanged, self.prompt.changed, self.settings.changed):
+            changed.connect(self.formChanged)
+        self.start.errorRaised.connect(self.errorRaised)
+        self.end.errorRaised.connect(self.errorRaised)
+
+    # ----- the form model -----
+    @property
+    def variant(self) -> str:
+        return self.settings.variant.currentData()
+
+    def form_values(self) -> dict:
+        """The Job fields the form holds (the window adds the output and the models)."""
+        end = self.end.path if self.end.isEnabled() and self.end.path else None
+        return {"image": self.start.path, "end_image": end, "prompt": self.prompt.text(), **self.settings.values()}
+
+    def load_job(self, job: Job) -> list[str]:
+        """Fill the form from a job; returns the images it names that no longer exist."""
+        self.settings.random_seed.setChecked(False)
+        self.settings.set_values(job.to_dict())
+        self.prompt.set_text(job.prompt)
+        missing = []
+        for zone, path in ((self.start, job.image), (self.end, job.end_image)):
+            if path and Path(path).is_file():
+                zone.load(path)
+            elif path:
+                missing.append(path)
+            else:
+                zone.clear()
+        return missing
+
+    def restore(self, last: dict, random_seed: bool, output_dir: str) -> None:
+        """The form as the user left it (settings.json's last job)."""
+        if last:
+            self.settings.set_values(last)
+            self.prompt.set_text(last.get("prompt", ""))
+            for zone, key in ((self.start, "image"), (self.end, "end_image")):
+                if last.get(key) and Path(last[key]).is_file():
+                    zone.load(last[key])
+        self.settings.random_seed.setChecked(random_seed)
+        if output_dir:
+            self.settings.output_dir.setText(output_dir)
+
+    def wants_random_seed(self) -> bool:
+        return self.settings.random_seed.isChecked()
+
+    def set_seed(self, seed: int) -> None:
+        self.settings.seed.setValue(seed)
+
+    @property
+    def output_folder(self) -> str:
+        return self.settings.output_folder
+
+    def follow_form(self) -> None:
+        """What depends on other fields: the end image only with the original model, the image
+        zones' crop preview at the chosen resolution."""
+        self.end.set_blocked("The end image works only with the original model." if self.variant == "f1" else "")
+        res = self.settings.resolution.currentData()
+        self.start.set_resolution(res)
+        self.end.set_resolution(res)
+
+    def set_stopping(self) -> None:
+        self.stop.setEnabled(False)
+        self.stop.setText("Stopping…")
+
+    def show_progress(self, fraction: float, text: str, eta: str) -> None:
+        self.progress.setValue(int(1000 * fraction))
+        self.progress_text.setText(text)
+        self.eta.setText(eta)
+
+    def set_prompt_hint(self, html: str) -> None:
+        self.prompt.set_hint(html)
+
+    def set_playhead(self, seconds: float) -> None:
+        """Where the playhead is, for the prompt editor's "insert a timestamp here"."""
+        self.prompt.playhead_s = seconds
+
+    def restyle(self) -> None:
+        """The theme changed: colours drawn by hand follow it."""
+        self.prompt.highlighter.rehighlight()
+
+    def browse_start_image(self) -> None:
+        self.start.browse()
+
+    def drop_image(self, mime) -> None:
+        self.start.load_mime(mime)
+
+    def paste_image(self, focus: QWidget | None) -> None:
+        """Paste into the end image when it has the focus, else into the start image."""
+        (self.end if focus is self.end else self.start).paste()
+
+    def set_speed_support(self, compile_problem: str | None, fp8_problem: str | None) -> None:
+        self.settings.set_speed_support(compile_problem, fp8_problem)
 
     def set_running(self, running: bool) -> None:
         self.go_or_stop.setCurrentWidget(self.stop if running else self.generate)

@@ -1,7 +1,11 @@
-"""The centre of the window: the player, its transport controls, the timeline and the result buttons."""
+"""The centre of the window: the player, its transport controls, the timeline and the result buttons.
+
+The window talks to it through intents: the signals below say what the user asked for, the
+methods what to show. Which child widget does it is the stage's own business.
+"""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from . import theme
@@ -19,6 +23,19 @@ def timecode(frame: int, fps: int) -> str:
 
 
 class Stage(QWidget):
+    seekRequested = Signal(int)                 # the user put the playhead on a frame
+    stepRequested = Signal(str)                 # "home", "back", "forward", "end"
+    playToggled = Signal()
+    loopToggled = Signal(bool)
+    openVideoRequested = Signal()
+    revealVideoRequested = Signal()
+    exportFrameRequested = Signal()
+    openLogRequested = Signal()
+    continueUnfinishedRequested = Signal(object)    # an UnfinishedJob
+    continueStoppedRequested = Signal()
+    extendRequested = Signal()
+    sectionMenuRequested = Signal(int, QPoint)
+
     def __init__(self, model: TimelineModel, frames: FrameCache, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("Stage")
@@ -99,6 +116,58 @@ class Stage(QWidget):
         lay.addWidget(player_frame, 1)
         lay.addWidget(self.result)
         lay.addWidget(timeline_frame)
+        self._forward_intents()
+
+    def _forward_intents(self) -> None:
+        self.timeline.seekRequested.connect(self.seekRequested)
+        self.timeline.sectionMenuRequested.connect(self.sectionMenuRequested)
+        for button, step in ((self.to_start, "home"), (self.back, "back"), (self.forward, "forward"),
+                             (self.to_end, "end")):
+            button.clicked.connect(lambda _=False, s=step: self.stepRequested.emit(s))
+        self.play.clicked.connect(self.playToggled)
+        self.loop.toggled.connect(self.loopToggled)
+        self.open_video.clicked.connect(self.openVideoRequested)
+        self.reveal.clicked.connect(self.revealVideoRequested)
+        self.export.clicked.connect(self.exportFrameRequested)
+        self.banner.openLogRequested.connect(self.openLogRequested)
+        self.resume.continueRequested.connect(self.continueUnfinishedRequested)
+        self.resume_job.clicked.connect(self.continueStoppedRequested)
+        self.extend.clicked.connect(self.extendRequested)
+
+    # ----- what to show -----
+    def show_error(self, message: str, detail: str = "", log_button: bool = False) -> None:
+        self.banner.show_error(message, detail, log_button)
+
+    def show_notice(self, message: str) -> None:
+        self.banner.show_notice(message)
+
+    def dismiss_banner(self) -> None:
+        self.banner.dismiss()
+
+    def offer_unfinished(self, jobs: list) -> None:
+        self.resume.set_jobs(jobs)
+
+    def repaint_frame(self) -> None:
+        self.player.update()
+
+    def current_frame(self):
+        """The frame the player shows (RGB uint8), or None."""
+        return self.player.current_frame()
+
+    def refresh(self) -> None:
+        """The 30 Hz tick: the timeline repaints what changed."""
+        self.timeline.refresh()
+
+    def follow(self, frame: int, num_frames: int, fps: int) -> None:
+        """The playhead moved: player, timeline and time labels show `frame`."""
+        self.player.show_frame(frame)
+        self.timeline.set_position(frame)
+        self.show_position(frame, num_frames, fps)
+
+    def set_actions(self, has_video: bool, can_export: bool) -> None:
+        self.open_video.setEnabled(has_video)
+        self.reveal.setEnabled(has_video)
+        self.export.setEnabled(can_export)
 
     def _transport(self, icon: str, tip: str) -> QToolButton:
         b = QToolButton(objectName="Transport")

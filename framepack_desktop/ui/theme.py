@@ -9,18 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from pathlib import Path
 from string import Template
 
-from PySide6.QtCore import QByteArray, QPoint, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QFile, QIODevice, QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QIconEngine, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import QApplication
 
+from . import resources_rc  # noqa: F401 - importing it registers the compiled resources with Qt
 
-def resources_dir() -> Path:
-    """The package's resources/ folder (icons, style sheet); wheels carry it as package data."""
-    return Path(__file__).resolve().parent.parent / "resources"
+
+def resource_text(path: str) -> str:
+    """A file of the top-level resources/ folder (icons/app.svg, style/app.qss), read from the Qt
+    resource module compiled from resources/resources.qrc (ui/resources_rc.py): plain Python, so
+    wheels and the installer carry it without package data. tests/test_resources.py checks that
+    it is current."""
+    file = QFile(f":/{path}")
+    if not file.open(QIODevice.OpenModeFlag.ReadOnly):
+        raise FileNotFoundError(f"{path} is not in the compiled resources (resources/resources.qrc)")
+    try:
+        return bytes(file.readAll()).decode("utf-8")
+    finally:
+        file.close()
 
 
 @dataclass(frozen=True)
@@ -117,7 +127,7 @@ def apply(app: QApplication, choice: str) -> Palette:
 
 
 def style_sheet(pal: Palette) -> str:
-    template = Template((resources_dir() / "style" / "app.qss").read_text(encoding="utf-8"))
+    template = Template(resource_text("style/app.qss"))
     values = {f.name: getattr(pal, f.name) for f in fields(pal)}
     values.update(font_pt="10pt", small_pt="9pt", big_pt="11pt")
     return template.substitute(values)
@@ -125,7 +135,7 @@ def style_sheet(pal: Palette) -> str:
 
 @lru_cache(maxsize=256)
 def _svg(name: str) -> str:
-    return (resources_dir() / "icons" / f"{name}.svg").read_text(encoding="utf-8")
+    return resource_text(f"icons/{name}.svg")
 
 
 class _ThemedSvgEngine(QIconEngine):

@@ -62,6 +62,10 @@ class MemoryMeter(QWidget):
         self.timer.start()
         self.tick()
 
+    def stop(self) -> None:
+        """Stop sampling (the window closes)."""
+        self.timer.stop()
+
     def tick(self) -> None:
         t = self.sampler.sample()
         self.last = t

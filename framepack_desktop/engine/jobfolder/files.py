@@ -2,7 +2,9 @@
 
 A take's file name is `<time index>-<fingerprint[:16]>.safetensors`; its safetensors header holds
 the fingerprint, the one it was chained on, the seed, the prompt and the job, so the folder can be
-listed, and a lost job.json rebuilt, by reading headers only.
+listed, and a lost job.json rebuilt, by reading headers only. torch (safetensors' torch half) is
+imported only to save or load latents, so the window lists takes and scans for unfinished jobs
+without it, off its GUI thread.
 """
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save
 
 from ..atomic import atomic_write_bytes
 from ..errors import UserError
 from ..job import Job
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class SectionFiles:
 
     def save(self, section: int, latents: torch.Tensor, fingerprint: str, previous: str, seed: int,
              prompt: str, job: Job) -> Path:
+        from safetensors.torch import save
+
         meta = {
             "fingerprint": fingerprint, "previous": previous, "section": str(section), "seed": str(seed),
             "prompt": prompt, "created": repr(time.time()), "job": job.to_json(),
@@ -107,6 +113,8 @@ class SectionFiles:
 
     def load(self, section: int, fingerprint: str) -> torch.Tensor | None:
         """The take's latents; None if there is no such take. Raises DamagedTake if unreadable."""
+        from safetensors.torch import load_file
+
         path = self.find(section, fingerprint)
         if path is None:
             return None

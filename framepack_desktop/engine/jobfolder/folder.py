@@ -8,8 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..atomic import atomic_write_text
 from ..errors import OutputNotWritable, UserError
@@ -18,6 +17,9 @@ from ..jobfile import read_job
 from ..plan import Plan
 from .files import DamagedTake, SectionFiles, is_take_file
 from .lock import JobBusy, FolderLock
+
+if TYPE_CHECKING:
+    import torch
 
 
 class JobFolder:
