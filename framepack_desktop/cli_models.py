@@ -85,6 +85,10 @@ def _demo(args) -> int:
 
     path = build_demo_models(Path(args.dir) if args.dir else demo_models_dir())
     print(f"demo models (random weights: their videos are noise) in {path}")
+    from .loras_cli import write_demo_loras_for
+
+    folder = write_demo_loras_for(path)
+    print(f"demo LoRAs for them, one per file format, in {folder}")
     return EXIT_OK
 
 

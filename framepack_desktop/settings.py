@@ -82,6 +82,11 @@ class AppPaths:
         return self.data_dir / "inputs"
 
     @property
+    def loras_dir(self) -> Path:
+        """The default LoRA folder (Settings may choose another)."""
+        return self.data_dir / "loras"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "framepack-desktop.log"
 
@@ -98,6 +103,7 @@ class Settings:
     models_dir: str = ""            # "" until the first-start dialog chose; "demo" for the demo set
     output_dir: str = ""            # "" = AppPaths.outputs_dir
     random_seed: bool = True
+    lora_dir: str = ""              # "" = AppPaths.loras_dir
     last_job: dict[str, Any] = field(default_factory=dict)
     ui_state: dict[str, str] = field(default_factory=dict)
 
@@ -107,6 +113,9 @@ class Settings:
 
     def output_folder(self, paths: AppPaths) -> Path:
         return Path(self.output_dir) if self.output_dir else paths.outputs_dir
+
+    def lora_folder(self, paths: AppPaths) -> Path:
+        return Path(self.lora_dir).expanduser() if self.lora_dir else paths.loras_dir
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

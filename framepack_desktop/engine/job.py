@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BadSettings
+from .lora_ref import LoraRef, check_weight
 
 VARIANTS = ("original", "f1")
 SAMPLERS = ("unipc", "euler")
@@ -61,6 +62,9 @@ class Job:
     # history, and that video's frame count; `seconds` is then the length ADDED to it.
     extend_from: str | None = None
     extend_frames: int = 0
+    # LoRA (engine/lora_ref.py, engine/models/lora.py): files by content hash, each with a weight and
+    # an on/off switch; the active ones are part of the sections' fingerprint.
+    loras: tuple[LoraRef, ...] = ()
 
     # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
     @property
@@ -134,6 +138,8 @@ class Job:
             raise bad("Extending a video works with the F1 (forward) model: set variant to 'f1'.")
         if self.extend_from and self.extend_frames < 1:
             raise bad("An extension needs the frame count of the video it extends: build it with extend_job().")
+        for lora in self.loras:
+            check_weight(lora.weight, lora.name)
         if not self.prompt.strip() and not self.section_prompts:
             raise bad("The prompt is empty: describe the motion you want.")
         for s in list(self.section_seeds) + list(self.section_prompts):
@@ -146,6 +152,7 @@ class Job:
         d = dataclasses.asdict(self)
         d["section_seeds"] = {str(k): v for k, v in self.section_seeds.items()}
         d["section_prompts"] = {str(k): v for k, v in self.section_prompts.items()}
+        d["loras"] = [lora.to_dict() for lora in self.loras]
         d["format"] = FORMAT_VERSION
         return d
 
@@ -162,6 +169,7 @@ class Job:
             raise BadSettings(f"This job file has settings this version does not know: {', '.join(unknown)}.")
         d["section_seeds"] = {int(k): int(v) for k, v in d.get("section_seeds", {}).items()}
         d["section_prompts"] = {int(k): str(v) for k, v in d.get("section_prompts", {}).items()}
+        d["loras"] = tuple(LoraRef.from_dict(x) for x in d.get("loras", ()))
         return cls(**d)
 
     @classmethod

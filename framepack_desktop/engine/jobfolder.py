@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save
 from .atomic import atomic_write_bytes, atomic_write_text
 from .errors import BadSettings, OutputNotWritable, UserError
 from .job import Job
+from .lora_ref import lora_fingerprint
 from .sampling.context import sampling_orders
 from .sampling.prompts import prompts_for_sections
 
@@ -62,6 +63,10 @@ def job_fingerprint(job: Job) -> str:
     data = {name: getattr(job, name) for name in GENERATION_FIELDS}
     data.update({name: getattr(job, name) for name, default in LATER_GENERATION_FIELDS.items()
                  if getattr(job, name) != default})
+    # LoRA hook: the active LoRAs' contents and weights, only when there are any (older sections keep theirs).
+    loras = lora_fingerprint(job.loras)
+    if loras:
+        data["loras"] = loras
     data["image"] = _file_digest(job.image)
     data["end_image"] = _file_digest(job.end_image)
     if job.extend_from:

@@ -124,3 +124,9 @@ def relocate(refs: tuple[LoraRef, ...], folders: list[Path]) -> tuple[LoraRef, .
             )
         found.append(LoraRef(str(path), ref.sha256, ref.weight, ref.enabled))
     return tuple(found)
+
+
+def lora_fingerprint(refs: tuple[LoraRef, ...]) -> list[list]:
+    """What of a LoRA set changes the sampled latents: each active file's content hash and weight, in
+    content order (where a file lives, its name and the listing order do not)."""
+    return sorted([ref.sha256, float(ref.weight)] for ref in refs if ref.active)

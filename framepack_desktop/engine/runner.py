@@ -35,6 +35,7 @@ from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
 from .job import Job
 from .jobframes import open_job_store
 from .jobfolder import JobFolder
+from .lora_set import prepare_loras
 from .models.loader import require_models, resolve_models_dir
 from .sampling import context as ctx
 from .sampling.samplers import iter_sample
@@ -188,6 +189,7 @@ class _JobRun:
         require_models(models_dir, job.variant)
         plan = plan_job(job)
         place = plan.placement
+        loras = prepare_loras(job, models_dir, place)  # LoRA hook: a missing or refused file stops here
 
         start_img = load_image(job.image)
         height, width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
@@ -207,8 +209,11 @@ class _JobRun:
         ready = self.spans[len(decoded)]
         yield ev.JobStarted(str(folder.path), n, job.num_frames, height, width, job.fps, plans, kept,
                             ready[0], ready[1], str(self.store.folder), place.summary(), place.reasons)
-        for note in folder.notes + self.store_notes:
+        for note in folder.notes + self.store_notes + loras.notes():
             yield ev.Status(note, notice=True)
+        if loras.refs:
+            yield ev.Status(loras.summary())
+            self.log(loras.summary())
         folder.set_state("running")
         self.log(f"started: {n} sections, {job.num_frames} frames at {width}x{height} on {place.device}; "
                  f"{len(kept)} sections already done")
@@ -229,7 +234,7 @@ class _JobRun:
         end_latent = encode_latent(vae, end_px) if end_px is not None else None
         self.check()
         yield ev.Status("Loading the video model")
-        transformer = self.session.transformer(models_dir, job.variant, place)
+        transformer = self.session.transformer(models_dir, job.variant, place, loras.refs)
         setup = prepare_transformer(transformer, place.device, attention=job.attention)
         self.log(f"transformer: {setup.describe()}")
         yield ev.Status(f"Video model ready: {setup.describe()}")

@@ -83,13 +83,14 @@ def merge_key(place: "Placement", refs: tuple[LoraRef, ...]) -> tuple:
     return tuple(sorted(active_set(refs).items())) if lora_method(place).kind == MERGED else ()
 
 
-def apply_loras(model, refs: tuple[LoraRef, ...], config: dict, compute_dtype: "torch.dtype") -> list[LoraInfo]:
+def apply_loras(model, refs: tuple[LoraRef, ...], compute_dtype: "torch.dtype") -> list[LoraInfo]:
     """Make `model`'s adapters exactly the active LoRAs of `refs` with their weights; returns what was newly read.
 
     Adapters not in the set are deleted (their memory freed), those already loaded are kept, new ones
     are read from their files. With no active LoRA the model computes exactly its base layers.
     """
     wanted = active_set(refs)
+    config = model_config(model)
     paths = {ref.adapter_name: ref.path for ref in refs}
     loaded = set(getattr(model, "peft_config", None) or {})
     stale = sorted(loaded - set(wanted))
@@ -105,13 +106,19 @@ def apply_loras(model, refs: tuple[LoraRef, ...], config: dict, compute_dtype: "
     return infos
 
 
-def merge_loras(model, refs: tuple[LoraRef, ...], config: dict, compute_dtype: "torch.dtype") -> list[LoraInfo]:
+def merge_loras(model, refs: tuple[LoraRef, ...], compute_dtype: "torch.dtype") -> list[LoraInfo]:
     """Add the active LoRAs of `refs` into `model`'s weights for good (the merged method), leaving plain layers."""
-    infos = apply_loras(model, refs, config, compute_dtype)
+    infos = apply_loras(model, refs, compute_dtype)
     if active_set(refs):
-        model.fuse_lora(adapter_names=list(active_set(refs)))
+        # safe fusing adds into a copy: the loaded weights may be read-only views of the mapped files.
+        model.fuse_lora(safe_fusing=True, adapter_names=list(active_set(refs)))
         model.unload_lora()
     return infos
+
+
+def model_config(model) -> dict:
+    """The transformer's constructor config (what `lora_formats` builds its layer list from)."""
+    return {k: v for k, v in model.config.items() if not k.startswith("_")}
 
 
 def lora_layers(model) -> int:
