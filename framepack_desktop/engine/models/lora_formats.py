@@ -240,7 +240,7 @@ def _looks_like(keys, metadata: dict[str, str], layers: ModelLayers) -> str | No
     # Flux's diffusers layer names are HunyuanVideo's; only its depth differs (19 + 38 blocks, FramePack 20 + 40).
     doubles = {int(m.group(1)) for k in keys if (m := re.search(r"(?<!single_)transformer_blocks[._](\d+)[._]", k))}
     singles = {int(m.group(1)) for k in keys if (m := re.search(r"single_transformer_blocks[._](\d+)[._]", k))}
-    if doubles and singles and max(doubles) == 18 and max(singles) == 37 and layers.double_blocks == 20:
+    if doubles and singles and (max(doubles), max(singles)) == (18, 37) != (layers.double_blocks - 1, layers.single_blocks - 1):
         return "a Flux LoRA (19 double and 38 single blocks; FramePack has 20 and 40)"
     return None
 
@@ -303,14 +303,15 @@ def inspect_lora(path: str | Path, config: dict) -> LoraInfo:
 
 def _no_match(pairs: dict[str, _Module], shapes, unmatched: list[str], layers: ModelLayers) -> str:
     named = [m for m in unmatched if _resolve(m, layers)[0]]
-    if named:
-        m = named[0]
-        wide = shapes[pairs[m].down][1]
-        _, pieces = _resolve(m, layers)
-        own = layers.linears[pieces[0].target][1]
+    if not named:
+        return f"none of its {len(pairs)} layers matches a layer of the FramePack transformer (first: '{unmatched[0]}')"
+    m = named[0]
+    wide = shapes[pairs[m].down][-1]
+    own = layers.linears[_resolve(m, layers)[1][0].target][1]
+    if wide != own:
         return (f"its layers are named like this model's but sized for another one ('{m}' takes {wide} inputs, "
                 f"this model's {own}): it is for a model of another width")
-    return f"none of its {len(pairs)} layers matches a layer of the FramePack transformer (first: '{unmatched[0]}')"
+    return f"its layers are named like this model's but their shapes do not fit them (first: '{m}')"
 
 
 def load_lora(path: str | Path, config: dict) -> tuple[dict[str, "torch.Tensor"], LoraInfo]:
