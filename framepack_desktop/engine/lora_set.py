@@ -59,3 +59,12 @@ def prepare_loras(job: Job, models_dir: Path, place) -> LoraPlan:
             raise BadSettings(f"The LoRA '{ref.name}' cannot be used: {info.refused}. Remove it from the job.")
         infos.append(info)
     return LoraPlan(refs, tuple(infos), lora_method(place).describe())
+
+
+def judge_lora(path: str, models: str, variant: str = "original") -> LoraInfo:
+    """What the LoRA at `path` is for the transformer of `models` ("demo" or a folder): the window's check
+    of a file the user adds, from its header alone (no weights are read)."""
+    from .models.loader import resolve_models_dir
+    from .models.sources import transformer_config
+
+    return inspect_lora(path, transformer_config(resolve_models_dir(models), variant))

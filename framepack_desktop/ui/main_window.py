@@ -36,6 +36,7 @@ from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
 from .history_panel import HistoryPanel
 from .image_drop import is_image_drop, local_files
+from .lora_panel import attach_to_window as attach_lora_panel
 from .models_dialog import ModelsDialog
 from .never_lose_work import NeverLoseWork
 from .playback import Playback
@@ -100,6 +101,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         self.statusBar().addPermanentWidget(self.plan_label)
         self.statusBar().addPermanentWidget(self.meter)
         self.statusBar().setSizeGripEnabled(False)
+        self.loras = attach_lora_panel(self)     # LoRA hook: panel in the sidebar, active set in the status bar
 
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
@@ -210,7 +212,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         sb = self.sidebar
         end = sb.end.path if sb.end.isEnabled() and sb.end.path else None
         return Job(image=sb.start.path, end_image=end, prompt=sb.prompt.text(), output=output,
-                   models=self.settings.models_dir or "demo", **sb.settings.values())
+                   models=self.settings.models_dir or "demo", loras=self.loras.refs(), **sb.settings.values())
 
     def section_prompts(self, job: Job) -> list[str]:
         starts = [4 * job.window * s / job.fps for s in range(job.num_sections)]
@@ -496,6 +498,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         sb = self.sidebar
         sb.settings.random_seed.setChecked(False)
         sb.settings.set_values(job.to_dict())
+        self.loras.set_refs(job.loras)
         sb.prompt.set_text(job.prompt)
         missing = []
         for zone, path in ((sb.start, job.image), (sb.end, job.end_image)):
@@ -619,6 +622,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         last = s.last_job
         if last:
             self.sidebar.settings.set_values(last)
+            self.loras.set_refs(last.get("loras", ()))
             self.sidebar.prompt.set_text(last.get("prompt", ""))
             for zone, key in ((self.sidebar.start, "image"), (self.sidebar.end, "end_image")):
                 if last.get(key) and Path(last[key]).is_file():
