@@ -96,10 +96,9 @@ def apply_loras(model, refs: tuple[LoraRef, ...], compute_dtype: "torch.dtype") 
     stale = sorted(loaded - set(wanted))
     if stale:
         model.delete_adapters(stale)
-    infos = []
-    for name in wanted:
-        if name not in loaded:
-            infos.append(_load_adapter(model, name, paths[name], config, compute_dtype))
+    infos = [_load_adapter(model, name, paths[name], config, compute_dtype) for name in wanted if name not in loaded]
+    if infos:
+        _restream(model)
     if wanted:
         model.set_adapters(list(wanted), list(wanted.values()))
     model.requires_grad_(False)
@@ -131,21 +130,26 @@ def lora_layers(model) -> int:
 def _load_adapter(model, name: str, path: str, config: dict, compute_dtype: "torch.dtype") -> LoraInfo:
     state, info = load_lora(path, config)
     model.load_lora_adapter(dict(state), prefix=None, adapter_name=name)
-    if _keep_in_compute_dtype(model, name, state, compute_dtype):
-        from diffusers.hooks.group_offloading import _maybe_remove_and_reapply_group_offloading
-
-        # Group offloading's hooks hold the block's tensors: they must see the adapter's new ones.
-        _maybe_remove_and_reapply_group_offloading(model)
+    _keep_in_compute_dtype(model, name, state, compute_dtype)
     log.info("LoRA %s", info.describe())
     return info
 
 
-def _keep_in_compute_dtype(model, name: str, state: dict, compute_dtype: "torch.dtype") -> bool:
+def _restream(model) -> None:
+    """Group offloading's hooks hold each block's tensors (and, with CUDA streams, their pinned copies):
+    after new adapters they are applied again so the adapters stream with their blocks. diffusers does
+    this itself when deleting adapters, and when loading only for a pipeline; here there is none. The
+    re-applied offloading covers the whole model, so the first block, kept resident at load, streams too."""
+    from diffusers.hooks.group_offloading import _maybe_remove_and_reapply_group_offloading
+
+    _maybe_remove_and_reapply_group_offloading(model)
+
+
+def _keep_in_compute_dtype(model, name: str, state: dict, compute_dtype: "torch.dtype") -> None:
     """PEFT gives an adapter its base layer's dtype; for fp8-stored layers that would round the LoRA to
     fp8 and fail in the matmul. Such adapters get the compute dtype and the file's values back."""
     from peft.tuners.lora import LoraLayer
 
-    fixed = False
     for module_name, module in model.named_modules():
         if not isinstance(module, LoraLayer) or name not in module.lora_A:
             continue
@@ -154,5 +158,3 @@ def _keep_in_compute_dtype(model, name: str, state: dict, compute_dtype: "torch.
                 continue
             part.to(compute_dtype)
             part.weight.data.copy_(state[f"{module_name}.{key}.weight"])
-            fixed = True
-    return fixed
