@@ -123,3 +123,29 @@ def test_cli_render_takes_loras_and_render_from_names_a_missing_one(job, loras, 
     assert main(["render", "--image", job.image, "--prompt", "x", "--out", str(tmp_path / "x.mp4"),
                  "--lora", str(tmp_path / "nope.safetensors")]) == 1
     assert "nope.safetensors' does not exist" in capsys.readouterr().err
+
+
+def test_loras_list_shows_format_rank_layers_and_refusals(demo_models, loras, tmp_path, capsys):
+    from safetensors.torch import save_file
+    import torch
+
+    files, _ = loras
+    folder = files[0].parent
+    save_file({"lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight": torch.zeros(4, 8),
+               "lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_up.weight": torch.zeros(8, 4)},
+              str(folder / "sdxl-thing.safetensors"))
+    assert main(["loras", "list", "--models", str(demo_models), "--folder", str(folder)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    row = next(line for line in out if "demo-kohya-hunyuan" in line)
+    assert "kohya (HunyuanVideo names)" in row and " 4 " in row and "13/13" in row and "kB" in row
+    assert any("sdxl-thing" in line and "refused" in line and "Stable Diffusion" in line for line in out)
+
+
+def test_models_demo_writes_the_demo_loras_into_the_lora_folder(tmp_path, capsys):
+    from framepack_desktop.engine.lora_set import lora_folders
+
+    assert main(["models", "demo", str(tmp_path / "demo-set")]) == 0
+    written = sorted(p.name for p in (lora_folders()[0] / "demo").iterdir())
+    assert written == ["demo-diffusers.safetensors", "demo-hunyuan.safetensors",
+                       "demo-kohya-diffusers.safetensors", "demo-kohya-hunyuan.safetensors"]
+    assert "demo LoRAs" in capsys.readouterr().out

@@ -24,6 +24,7 @@ the libraries' documented support):
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -129,7 +130,10 @@ def lora_layers(model) -> int:
 
 def _load_adapter(model, name: str, path: str, config: dict, compute_dtype: "torch.dtype") -> LoraInfo:
     state, info = load_lora(path, config)
-    model.load_lora_adapter(dict(state), prefix=None, adapter_name=name)
+    with warnings.catch_warnings():
+        # PEFT warns whenever a model gets a second adapter: several at once is the point here.
+        warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
+        model.load_lora_adapter(dict(state), prefix=None, adapter_name=name, low_cpu_mem_usage=True)
     _keep_in_compute_dtype(model, name, state, compute_dtype)
     log.info("LoRA %s", info.describe())
     return info

@@ -336,6 +336,6 @@ def load_lora(path: str | Path, config: dict) -> tuple[dict[str, "torch.Tensor"]
         scale = float(tensors[keys.alpha].float()) / rank if keys.alpha else 1.0
         for piece in pieces:
             rows = torch.cat([up[a:b] for a, b in piece.rows]) if piece.rows else up
-            state[f"{piece.target}.lora_A.weight"] = down.clone()
+            state[f"{piece.target}.lora_A.weight"] = down
             state[f"{piece.target}.lora_B.weight"] = rows * scale
     return state, info
