@@ -295,3 +295,32 @@ def test_group_offloading_streams_the_adapters_with_their_blocks(demo_models, ba
     apply_loras(streamed, ref, torch.float32)
     inputs = _framepack_inputs(base)
     assert torch.equal(streamed(**inputs)[0], resident(**inputs)[0])
+
+
+def test_hunyuan_layout_agrees_with_diffusers_own_conversion(tmp_path):
+    """diffusers converts the original layout too (HunyuanVideoLoraLoaderMixin); on the layers where its
+    converter does not assume the real model's width (it splits the single blocks at 3072) ours must agree,
+    including the final modulation's shift/scale swap of the up matrix. Its down matrix is the exception:
+    diffusers' converter swaps halves of that one too, which permutes the rank rows of A without B's
+    columns; the product B·A is then wrong, so ours keeps the file's A."""
+    from diffusers.loaders.lora_conversion_utils import _convert_hunyuan_video_lora_to_diffusers
+
+    inner = CONFIG["num_attention_heads"] * CONFIG["attention_head_dim"]
+    g = torch.Generator().manual_seed(4)
+    shapes = {"double_blocks.0.img_attn_qkv": (3 * inner, inner), "double_blocks.0.txt_attn_qkv": (3 * inner, inner),
+              "double_blocks.0.img_mlp.fc1": (4 * inner, inner), "double_blocks.0.txt_mod.linear": (6 * inner, inner),
+              "final_layer.adaLN_modulation.1": (2 * inner, inner), "final_layer.linear": (4 * 16, inner)}
+    tensors = {}
+    for name, (out, width) in shapes.items():
+        tensors[f"diffusion_model.{name}.lora_A.weight"] = torch.randn(3, width, generator=g)
+        tensors[f"diffusion_model.{name}.lora_B.weight"] = torch.randn(out, 3, generator=g)
+    path = tmp_path / "hv.safetensors"
+    save_file(tensors, str(path))
+    ours, info = load_lora(path, CONFIG)
+    assert info.format == HUNYUAN and info.applied == len(shapes)
+    theirs = {k.removeprefix("transformer."): v for k, v in _convert_hunyuan_video_lora_to_diffusers(dict(tensors)).items()}
+    assert set(ours) == set(theirs)
+    down = "norm_out.linear.lora_A.weight"
+    assert torch.equal(ours[down], tensors["diffusion_model.final_layer.adaLN_modulation.1.lora_A.weight"])
+    for key in set(ours) - {down}:
+        assert torch.equal(ours[key], theirs[key]), key

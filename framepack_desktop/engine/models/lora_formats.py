@@ -10,8 +10,10 @@ Four spellings of the same thing, told apart by their keys:
   names (`lora_unet_transformer_blocks_0_attn_to_q`: musubi-tuner, which trains most FramePack LoRAs).
 
 diffusers' `HunyuanVideoLoraLoaderMixin.lora_state_dict` converts the second one, but splits the single
-blocks' fused projection at a hard-coded width of 3072 (the real model's; not the demo's) and reads neither
-kohya spelling, so the conversion is done here, from the model's own layer list (a skeleton on `meta`, built
+blocks' fused projection at a hard-coded width of 3072 (the real model's; not the demo's), swaps the
+halves of the final modulation's down matrix as well as its up matrix (which scrambles B·A; only the up
+matrix's rows are shift/scale), splits the token refiner's fused q/k/v down matrix along the rank, and
+reads neither kohya spelling. So the conversion is done here, from the model's own layer list (a skeleton on `meta`, built
 from its config): every name and width comes from the model the LoRA is for. The FramePack-only modules
 (history embedders, image projection) have no HunyuanVideo name; a HunyuanVideo LoRA leaves them alone.
 
@@ -56,7 +58,7 @@ OTHER_MODELS = (
     ("LTX-Video", re.compile(r"transformer_blocks[._]\d+[._]attn[12][._]")),
 )
 # Architecture names written by kohya's and musubi-tuner's trainers (safetensors metadata).
-ARCH_KEYS = ("modelspec.architecture", "ss_base_model_version", "ss_network_module_architecture")
+ARCH_KEYS = ("modelspec.architecture", "ss_base_model_version", "ss_architecture")
 OWN_ARCH = ("hunyuan", "framepack", "hyvideo")
 OTHER_ARCH = (("flux", "Flux"), ("wan", "Wan"), ("sdxl", "Stable Diffusion XL"), ("sd_v", "Stable Diffusion"),
               ("stable-diffusion", "Stable Diffusion"), ("ltx", "LTX-Video"), ("cogvideo", "CogVideoX"),
