@@ -15,10 +15,11 @@ FORMATS = (DIFFUSERS, HUNYUAN, KOHYA_HUNYUAN, KOHYA_DIFFUSERS)
 DEMO_FILES = {fmt: f"demo-{fmt}.safetensors" for fmt in FORMATS}
 
 
-def draw_lora(config: dict, seed: int = 0, rank: int = 4, alpha: float = 2.0, strength: float = 0.5) -> dict:
+def draw_lora(config: dict, seed: int = 0, rank: int = 4, alpha: float = 2.0, strength: float = 1.0) -> dict:
     """HunyuanVideo layer name -> (down, up, alpha) for every block layer of the model of `config`.
 
-    `strength` scales the up matrices: at 0.5 the demo's output visibly changes, far from noise of its own.
+    `strength` scales the up matrices: at 1 one call of the demo transformer moves by about 10 % (mean,
+    relative), a visible change of its output that is still far from noise of its own.
     """
     import torch
 
