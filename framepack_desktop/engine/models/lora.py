@@ -19,7 +19,9 @@ the libraries' documented support):
 - int8 / nf4 (bitsandbytes, torchao): adapter on PEFT's quantized-layer classes (CUDA);
 - fp8 compute: `Float8Linear` is no layer PEFT can wrap, so the set is merged into the bf16 weights
   before they are quantized to fp8, once per LoRA set: changing the set reloads the transformer (the
-  session keys it by the set), changing nothing else does.
+  session keys it by the set), changing nothing else does. Until the quantisation the adapted layers
+  are bf16 copies in RAM (the loaded weights are views of the mapped files), up to the blocks' 25 GB
+  for a LoRA on every layer; the memory plan does not count them yet.
 """
 from __future__ import annotations
 
@@ -58,7 +60,8 @@ class LoraMethod:
 def lora_method(place: "Placement") -> LoraMethod:
     """The way `place` takes LoRAs (see the module's docstring for why)."""
     if place.fp8_compute:
-        return LoraMethod(MERGED, "fp8 compute: merged into the bf16 weights before they become fp8")
+        return LoraMethod(MERGED, "fp8 compute: merged into the bf16 weights before they become fp8, which holds "
+                                  "the adapted layers in RAM in bf16 until they are quantised")
     precision = place.transformer_precision
     memory = {"group_offload": ", streamed with their blocks", "model_offload": ", offloaded with the model"}.get(place.memory, "")
     what = {
