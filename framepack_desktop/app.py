@@ -7,6 +7,7 @@
                                            add N seconds to a finished video (F1)
     framepack-desktop takes JOB_DIR        list every sampled version of each section
     framepack-desktop models list|download|verify|demo   see, fetch and check models
+    framepack-desktop loras list           the LoRA folder: name, format, rank, layers, size
 
 Heavy imports (torch, Qt) happen inside the subcommands, so `--help` is instant.
 """
@@ -72,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "while the blocks compile, later runs reuse the kernels)")
     r.add_argument("--fp8-compute", dest="fp8_compute", action=argparse.BooleanOptionalAction, default=None,
                    help="fp8 matmuls on Ada/Hopper/Blackwell GPUs (faster, slightly different result)")
+    r.add_argument("--lora", action="append", metavar="PATH[:WEIGHT]",
+                   help="apply a LoRA (repeatable; weight default 1, may be negative); replaces the LoRAs of --from")
     r.add_argument("--out", dest="output", help="output MP4")
 
     s = sub.add_parser("resume", help="continue an interrupted job from its folder")
@@ -92,8 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="delete every take the current video does not use (its own sections stay)")
 
     from .cli_models import add_models_commands
+    from .loras_cli import add_loras_commands
 
     add_models_commands(sub)
+    add_loras_commands(sub)
     return p
 
 
@@ -118,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             from .cli_models import run_models_command
 
             return run_models_command(args)
+        if args.command == "loras":
+            from .loras_cli import run_loras_command
+
+            return run_loras_command(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED
@@ -130,9 +139,18 @@ def _job_from_args(args):
     from .engine.jobfile import read_job
 
     given = {k: v for k, v in vars(args).items() if k not in ("command", "from_file") and v is not None}
+    if "lora" in given:
+        from .loras_cli import loras_from_args
+
+        given["loras"] = loras_from_args(given.pop("lora"))
     if args.from_file:
-        base = read_job(Path(args.from_file))
-        return base.replace(**given)
+        job = read_job(Path(args.from_file)).replace(**given)
+        if any(r.active for r in job.loras):
+            from .engine.lora_ref import relocate
+            from .settings import lora_folders
+
+            job = job.replace(loras=relocate(job.loras, lora_folders()))  # moved files found by hash
+        return job
     for name in ("image", "prompt", "output"):
         if name not in given:
             flag = "--out" if name == "output" else f"--{name}"

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from .engine.choices import VARIANTS
+from .settings import models_folder
 
 EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 GB = 1e9
@@ -69,24 +70,16 @@ def run_models_command(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
-def models_folder(spec: str | None) -> Path:
-    """`--models`, else the settings' choice, else the app's default models folder."""
-    from .engine.models.loader import demo_models_dir
-    from .settings import AppPaths, load_settings
-
-    paths = AppPaths.default()
-    spec = spec or load_settings(paths).models_dir
-    if not spec:
-        return paths.models_dir
-    return demo_models_dir() if spec.strip().lower() == "demo" else Path(spec).expanduser()
-
-
 def _demo(args) -> int:
     from .engine.models.demo import build_demo_models
     from .engine.models.loader import demo_models_dir
 
     path = build_demo_models(Path(args.dir) if args.dir else demo_models_dir())
     print(f"demo models (random weights: their videos are noise) in {path}")
+    from .loras_cli import write_demo_loras_for
+
+    folder = write_demo_loras_for(path)
+    print(f"demo LoRAs for them, one per file format, in {folder}")
     return EXIT_OK
 
 

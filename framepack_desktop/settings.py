@@ -35,6 +35,7 @@ class Settings:
     models_dir: str = ""            # "" until the first-start dialog chose; "demo" for the demo set
     output_dir: str = ""            # "" = AppPaths.outputs_dir
     random_seed: bool = True
+    lora_dir: str = ""              # "" = AppPaths.loras_dir
     last_job: dict[str, Any] = field(default_factory=dict)
     ui_state: dict[str, str] = field(default_factory=dict)
 
@@ -44,6 +45,9 @@ class Settings:
 
     def output_folder(self, paths: AppPaths) -> Path:
         return Path(self.output_dir) if self.output_dir else paths.outputs_dir
+
+    def lora_folder(self, paths: AppPaths) -> Path:
+        return Path(self.lora_dir).expanduser() if self.lora_dir else paths.loras_dir
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -126,3 +130,20 @@ def load_history(paths: AppPaths) -> list[HistoryEntry]:
 
 def save_history(paths: AppPaths, entries: list[HistoryEntry]) -> None:
     write_json_atomic(paths.history_file, [dataclasses.asdict(e) for e in entries])
+
+
+def models_folder(spec: str | None) -> Path:
+    """`--models`, else the settings' choice, else the app's default models folder."""
+    from .engine.models.loader import demo_models_dir
+
+    paths = AppPaths.default()
+    spec = spec or load_settings(paths).models_dir
+    if not spec:
+        return paths.models_dir
+    return demo_models_dir() if spec.strip().lower() == "demo" else Path(spec).expanduser()
+
+
+def lora_folders() -> list[Path]:
+    """Where LoRA files are looked for: the LoRA folder of the settings (default: the app's data folder)."""
+    paths = AppPaths.default()
+    return [load_settings(paths).lora_folder(paths)]

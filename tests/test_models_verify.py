@@ -145,7 +145,7 @@ def test_list_shows_present_and_missing_with_sizes(models, tmp_path, capsys):
 
 
 def test_the_default_folder_is_the_settings_choice_else_the_apps(tmp_path, monkeypatch):
-    from framepack_desktop.cli_models import models_folder
+    from framepack_desktop.settings import models_folder
     from framepack_desktop.engine.models.loader import demo_models_dir
     from framepack_desktop.settings import AppPaths, Settings, save_settings
 

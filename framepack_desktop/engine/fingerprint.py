@@ -19,9 +19,10 @@ import json
 from pathlib import Path
 
 from .job import CHANGES, DIGEST, FRAMES, LATENTS, NEITHER, Job
+from .lora_ref import lora_fingerprint
 
 
-DIGEST_KINDS = ("value", "if_changed", "file", "section", "extension")
+DIGEST_KINDS = ("value", "if_changed", "file", "section", "extension", "loras")
 
 
 def unclassified_fields(cls: type = Job) -> list[str]:
@@ -57,6 +58,9 @@ def settings_digest(job: Job, extended_timeline: str = "") -> str:
     data = {f.name: getattr(job, f.name) for f in latent_fields("value")}
     data.update({f.name: getattr(job, f.name) for f in latent_fields("if_changed") if getattr(job, f.name) != f.default})
     data.update({f.name: _file_digest(getattr(job, f.name)) for f in latent_fields("file")})
+    for f in latent_fields("loras"):
+        if digest := lora_fingerprint(getattr(job, f.name)):
+            data[f.name] = digest
     if job.extend_from:
         data["extend"] = extended_timeline
         data.update({f.name: getattr(job, f.name) for f in latent_fields("extension") if f.name != "extend_from"})

@@ -15,6 +15,7 @@ from typing import Any
 
 from .choices import MEMORY_MODES, PRECISIONS, SAMPLERS, VARIANTS
 from .errors import BadSettings
+from .lora_ref import LoraRef, check_weight
 
 FORMAT_VERSION = 1
 
@@ -25,7 +26,8 @@ FORMAT_VERSION = 1
 #   fingerprint: "value" (as it is), "if_changed" (only when not the default: fields added after
 #   job folders existed, so older folders keep their sections), "file" (the bytes of the file it
 #   names), "section" (each section's own link: prompt and seed, with their per-section overrides),
-#   "extension" (the latents of the video it continues).
+#   "extension" (the latents of the video it continues), "loras" (the active LoRA files' hashes
+#   and weights, only when there are any).
 # - frames: only the decoded frames or the video file; saved sections are reused.
 # - neither: where or how fast the job runs; saved sections are reused.
 CHANGES, DIGEST = "changes", "digest"
@@ -95,6 +97,9 @@ class Job:
     # history, and that video's frame count; `seconds` is then the length ADDED to it.
     extend_from: str | None = latents("extension", None)
     extend_frames: int = latents("extension", 0)
+    # LoRA (engine/lora_ref.py, engine/models/lora.py): files by content hash, each with a weight and
+    # an on/off switch; the active ones (hash and weight) enter the fingerprint when there are any.
+    loras: tuple[LoraRef, ...] = latents("loras", ())
 
     # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
     @property
@@ -164,6 +169,8 @@ class Job:
             raise bad("Extending a video works with the F1 (forward) model: set variant to 'f1'.")
         if self.extend_from and self.extend_frames < 1:
             raise bad("An extension needs the frame count of the video it extends: build it with extend_job().")
+        for lora in self.loras:
+            check_weight(lora.weight, lora.name)
         if not self.prompt.strip() and not self.section_prompts:
             raise bad("The prompt is empty: describe the motion you want.")
         for s in list(self.section_seeds) + list(self.section_prompts):
@@ -176,6 +183,7 @@ class Job:
         d = dataclasses.asdict(self)
         d["section_seeds"] = {str(k): v for k, v in self.section_seeds.items()}
         d["section_prompts"] = {str(k): v for k, v in self.section_prompts.items()}
+        d["loras"] = [lora.to_dict() for lora in self.loras]
         d["format"] = FORMAT_VERSION
         return d
 
@@ -192,6 +200,7 @@ class Job:
             raise BadSettings(f"This job file has settings this version does not know: {', '.join(unknown)}.")
         d["section_seeds"] = {int(k): int(v) for k, v in d.get("section_seeds", {}).items()}
         d["section_prompts"] = {int(k): str(v) for k, v in d.get("section_prompts", {}).items()}
+        d["loras"] = tuple(LoraRef.from_dict(x) for x in d.get("loras", ()))
         return cls(**d)
 
     @classmethod

@@ -69,6 +69,11 @@ class AppPaths:
         return self.data_dir / "inputs"
 
     @property
+    def loras_dir(self) -> Path:
+        """The default LoRA folder (Settings may choose another)."""
+        return self.data_dir / "loras"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "framepack-desktop.log"
 

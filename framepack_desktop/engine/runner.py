@@ -41,6 +41,7 @@ from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
 from .job import Job
 from .jobfolder import JobFolder
 from .jobframes import open_job_store
+from .lora_set import prepare_loras
 from .models.loader import require_models, resolve_models_dir
 from .models.policy import plan_job
 from .plan import SectionPlan
@@ -178,6 +179,7 @@ class _JobRun:
         require_models(self.models_dir, job.variant)
         self.memory = plan_job(job)
         self.place = self.memory.placement
+        self.loras = prepare_loras(job, self.models_dir, self.place)  # a missing or refused LoRA stops here
         start_img = load_image(job.image)
         self.height, self.width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
         self.start_px = to_model_tensor(fit_to_bucket(start_img, self.height, self.width))
@@ -195,8 +197,11 @@ class _JobRun:
         yield ev.JobStarted(str(folder.path), job.num_sections, job.num_frames, self.height, self.width, job.fps,
                             plan.sections, self.kept, ready[0], ready[1], str(self.store.folder), place.summary(),
                             place.reasons)
-        for note in folder.notes + self.store_notes:
+        for note in folder.notes + self.store_notes + self.loras.notes():
             yield ev.Status(note, notice=True)
+        if self.loras.refs:
+            yield ev.Status(self.loras.summary())
+            self.log(self.loras.summary())
         folder.set_state("running")
         self.log(f"started: {job.num_sections} sections, {job.num_frames} frames at {self.width}x{self.height} on "
                  f"{place.device}; {len(self.kept)} sections already done")
@@ -224,7 +229,7 @@ class _JobRun:
     def load_model(self) -> Iterator[ev.Event]:
         place = self.place
         yield ev.Status("Loading the video model")
-        transformer = self.session.transformer(self.models_dir, self.job.variant, place)
+        transformer = self.session.transformer(self.models_dir, self.job.variant, place, self.loras.refs)
         setup = prepare_transformer(transformer, place.device, attention=self.job.attention)
         self.log(f"transformer: {setup.describe()}")
         yield ev.Status(f"Video model ready: {setup.describe()}")

@@ -50,6 +50,7 @@ class ModelSession:
             prompt_cache_dir = default_dir()
         self.prompt_cache = PromptCache(Path(prompt_cache_dir)) if prompt_cache_dir is not None else None
         self.text_encoder_loads = 0
+        self.transformer_loads = 0
 
     def _get(self, key: tuple, load: Callable[[], Any]) -> Any:
         if key not in self._models:
@@ -74,18 +75,31 @@ class ModelSession:
             self._gpu_share = OneOnGpu(place.device)
         return self._gpu_share.add(model)
 
-    def transformer(self, models_dir: Path, variant: str, place: Placement):
+    def transformer(self, models_dir: Path, variant: str, place: Placement, loras: tuple = ()):
+        """The transformer of `variant` in `place`, carrying exactly the LoRA set `loras` (LoraRef records).
+
+        LoRA hook (models/lora.py): adapters are set on the loaded model, so a new set or weight reuses
+        it; only where the set must be merged into the weights (fp8 compute) is the set part of the key.
+        """
+        from .models.lora import apply_loras, merge_key
+
+        merged = merge_key(place, loras)
         key = ("transformer", str(models_dir), variant, str(place.device), place.transformer_dtype,
-               place.transformer_precision, place.memory, place.offload, place.fp8_compute)
-        model = self._get(key, lambda: self._load_transformer(models_dir, variant, place))
+               place.transformer_precision, place.memory, place.offload, place.fp8_compute, merged)
+        model = self._get(key, lambda: self._load_transformer(models_dir, variant, place, loras if merged else ()))
+        if not merged:
+            apply_loras(model, loras, place.transformer_dtype)
         set_compiled(model, place.device, place.compile)
         return model
 
-    def _load_transformer(self, models_dir: Path, variant: str, place: Placement):
-        """Load, then fp8 (before offloading hooks see the layers), then offloading. Compiling
-        comes after (`set_compiled`), so the compiled graphs hold the fp8 layers."""
+    def _load_transformer(self, models_dir: Path, variant: str, place: Placement, merged_loras: tuple = ()):
+        """Load, then merge a LoRA set that cannot stay an adapter, then fp8 (before offloading hooks
+        see the layers), then offloading. Compiling comes after (`set_compiled`), so the compiled graphs
+        hold the fp8 layers."""
+        from .models.lora import merge_loras
         from .models.offload import group_offload
 
+        self.transformer_loads += 1
         on_device = not place.offloaded
         # fp8 compute quantises the bf16 weights layer by layer on the GPU, so the whole bf16
         # model never has to fit there: it is loaded (memory-mapped) on the CPU first.
@@ -93,6 +107,8 @@ class ModelSession:
             models_dir, variant, place.device if on_device and not place.fp8_compute else "cpu",
             place.transformer_dtype, precision=place.transformer_precision, prepared_root=place.prepared_root,
         )
+        if merged_loras:
+            merge_loras(model, merged_loras, place.transformer_dtype)
         if place.fp8_compute:
             enable_fp8(model, place.device, keep_on=place.device if on_device else torch.device("cpu"))
             if on_device:

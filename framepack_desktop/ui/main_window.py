@@ -37,6 +37,7 @@ from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
 from .history_panel import HistoryPanel
 from .image_drop import is_image_drop, local_files
+from .lora_panel import attach_to_window as attach_lora_panel
 from .models_dialog import ModelsDialog
 from .background import Tasks
 from .never_lose_work import NeverLoseWork
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.plan_label)
         self.statusBar().addPermanentWidget(self.meter)
         self.statusBar().setSizeGripEnabled(False)
+        self.loras = attach_lora_panel(self)     # LoRA hook: panel in the sidebar, active set in the status bar
 
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
@@ -205,7 +207,8 @@ class MainWindow(QMainWindow):
 
     def form_job(self, output: str = "") -> Job:
         """The Job the form describes (not validated)."""
-        return Job(output=output, models=self.settings.models_dir or "demo", **self.sidebar.form_values())
+        return Job(output=output, models=self.settings.models_dir or "demo", loras=self.loras.refs(),
+                   **self.sidebar.form_values())
 
     @Slot()
     def update_plan(self) -> None:
@@ -482,6 +485,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def apply_job(self, job: Job) -> None:
         missing = self.sidebar.load_job(job)
+        self.loras.set_refs(job.loras)
         if missing:
             self.show_error(f"These images of the loaded job no longer exist: {', '.join(missing)}. "
                             "Drop them again to reuse the settings.")
@@ -610,6 +614,8 @@ class MainWindow(QMainWindow):
         else:
             self._first_size()
         self.sidebar.restore(s.last_job, s.random_seed, s.output_dir)
+        if s.last_job:
+            self.loras.set_refs(s.last_job.get("loras", ()))
 
     def _first_size(self) -> None:
         """First start: 85 % of the screen; on a small or 200 %-scaled screen, no side panel."""

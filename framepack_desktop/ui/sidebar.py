@@ -82,6 +82,7 @@ class Sidebar(QWidget):
         lay.addWidget(heading("Settings"))
         lay.addWidget(self.settings)
         lay.addStretch(1)
+        self._form = lay
         scroll = QScrollArea()
         scroll.setWidget(form)
         scroll.setWidgetResizable(True)
@@ -210,6 +211,13 @@ class Sidebar(QWidget):
 
     def set_speed_support(self, compile_problem: str | None, fp8_problem: str | None) -> None:
         self.settings.set_speed_support(compile_problem, fp8_problem)
+
+    def add_section(self, title: str, widget: QWidget) -> None:
+        """Another headed section at the end of the form (the LoRA panel)."""
+        at = self._form.count() - 1          # before the stretch
+        self._form.insertSpacing(at, 6)
+        self._form.insertWidget(at + 1, heading(title))
+        self._form.insertWidget(at + 2, widget)
 
     def set_running(self, running: bool) -> None:
         self.go_or_stop.setCurrentWidget(self.stop if running else self.generate)
