@@ -20,6 +20,9 @@ SAMPLERS = ("unipc", "euler")
 RESOLUTIONS = (320, 480, 640, 720)
 PRECISIONS = ("auto", "bf16", "fp16", "fp32", "fp8", "int8", "nf4")
 MEMORY_MODES = ("auto", "gpu", "model_offload", "group_offload")
+# Step caches (engine/sampling/stepcache.py) and the threshold each starts from when none is given.
+STEP_CACHES = ("teacache", "magcache", "fbcache", "off")
+STEP_CACHE_DEFAULTS = {"teacache": 0.15, "magcache": 0.06, "fbcache": 0.05}
 FORMAT_VERSION = 1
 
 
@@ -55,6 +58,11 @@ class Job:
     # and fp8 compute changes the result slightly (it is part of the sections' fingerprint).
     compile: bool = False
     fp8_compute: bool = False
+    # Step cache (engine/sampling/stepcache.py). `teacache` above stays TeaCache's threshold (0 = off),
+    # so job files from before the choice existed load and fingerprint as before. The threshold of
+    # MagCache / First-Block Cache is `step_cache_threshold` (None: STEP_CACHE_DEFAULTS).
+    step_cache: str = "teacache"
+    step_cache_threshold: float | None = None
     section_seeds: dict[int, int] = field(default_factory=dict)
     section_prompts: dict[int, str] = field(default_factory=dict)
     # Extension of a finished video (engine/extend.py): the job folder whose latents are the F1
@@ -90,6 +98,16 @@ class Job:
     def duration(self) -> float:
         return self.num_frames / self.fps
 
+    @property
+    def step_cache_choice(self) -> tuple[str, float]:
+        """(cache, threshold) the sections sample with; ("off", 0.0) when no step is to be skipped."""
+        if self.step_cache == "off" or (self.step_cache == "teacache" and self.teacache == 0):
+            return "off", 0.0
+        if self.step_cache == "teacache":
+            return "teacache", self.teacache
+        threshold = self.step_cache_threshold
+        return self.step_cache, STEP_CACHE_DEFAULTS[self.step_cache] if threshold is None else threshold
+
     def seed_for(self, section: int) -> int:
         """Seed of one section (time index); overrides let a section be redone on its own."""
         return self.section_seeds.get(section, self.seed)
@@ -119,6 +137,10 @@ class Job:
             raise bad("Guidance must be non-negative and rescale between 0 and 1.")
         if self.teacache < 0:
             raise bad("TeaCache threshold must be 0 or more (0 or 'off' turns it off).")
+        if self.step_cache not in STEP_CACHES:
+            raise bad(f"Unknown step cache '{self.step_cache}': use one of {', '.join(STEP_CACHES)}.")
+        if self.step_cache_threshold is not None and not self.step_cache_threshold >= 0:
+            raise bad(f"Step-cache threshold must be 0 or more (got {self.step_cache_threshold}).")
         if not 0 <= self.crf <= 51:
             raise bad(f"CRF must be between 0 and 51 (got {self.crf}).")
         if not 0 <= self.end_influence <= 1:

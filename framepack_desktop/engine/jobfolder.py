@@ -45,7 +45,7 @@ GENERATION_FIELDS = (
 # Settings that change the latents but were added later: part of the fingerprint only when they
 # differ from their default, so sections saved before they existed keep their fingerprints.
 # (torch.compile and the attention backend are not here: they change rounding, not the method.)
-LATER_GENERATION_FIELDS = {"fp8_compute": False}
+LATER_GENERATION_FIELDS = {"fp8_compute": False, "step_cache": "teacache", "step_cache_threshold": None}
 
 
 class JobBusy(UserError):

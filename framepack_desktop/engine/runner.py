@@ -1,9 +1,10 @@
 """Runs a Job: the FramePack section loop, as a generator of events.
 
-One section at a time: build the packed history context, sample the window (UniPC or Euler, with
-the TeaCache step cache), save the section's latents, decode only its newest latents, crossfade
-them into the disk frame store, report. History latents and frames live on the CPU and on disk,
-so nothing grows with the video's length on the GPU or in RAM. The MP4 is encoded once at the end.
+One section at a time: build the packed history context, sample the window (UniPC or Euler, with a
+step cache: TeaCache, First-Block Cache or MagCache), save the section's latents, decode only its
+newest latents, crossfade them into the disk frame store, report. History latents and frames live on
+the CPU and on disk, so nothing grows with the video's length on the GPU or in RAM. The MP4 is
+encoded once at the end.
 
 Nothing finished is ever computed twice: sections whose latents are saved are loaded instead of
 sampled, decoded sections stay in the frame store (engine/jobframes.py), damaged files are
@@ -39,7 +40,7 @@ from .models.loader import require_models, resolve_models_dir
 from .sampling import context as ctx
 from .sampling.samplers import iter_sample
 from .sampling.schedule import flux_mu, shifted_sigmas
-from .sampling.teacache import step_cache
+from .sampling.stepcache import open_step_cache, require_step_cache
 from .models.policy import plan_job
 from .session import ModelSession, Placement
 from .speed import compiles_at_next_call, mark_compiled_run, prepare_transformer, tune_convolutions
@@ -186,6 +187,7 @@ class _JobRun:
         folder = self.folder
         models_dir = resolve_models_dir(job.models)
         require_models(models_dir, job.variant)
+        require_step_cache(job.step_cache_choice[0], models_dir, job.variant)
         plan = plan_job(job)
         place = plan.placement
 
@@ -358,18 +360,22 @@ class _JobRun:
         conds = [positive.to(device, dtype)] + ([negative.to(device, dtype)] if negative is not None else [])
         image = image_embeds.to(device=device, dtype=dtype)
 
-        with torch.no_grad(), step_cache(transformer, job.teacache if job.teacache > 0 else None, job.steps) as cache:
+        # Step cache (sampling/stepcache.py): opened per section, so its state never crosses sections.
+        kind, threshold = job.step_cache_choice
+        with torch.no_grad(), open_step_cache(transformer, kind, threshold, job.steps, len(conds), job.variant,
+                                              resolve_models_dir(job.models)) as cache:
             def velocity(x: torch.Tensor, sigma: float, i: int) -> torch.Tensor:
                 self.check()
                 t = time.monotonic()
                 timestep = torch.tensor([sigma * 1000.0], device=device).to(dtype)
-                v = [
-                    transformer(hidden_states=x.to(device=device, dtype=dtype), timestep=timestep, guidance=guidance,
-                                image_embeds=image, return_dict=False, **cond, **history_kwargs)[0].float()
-                    for cond in conds
-                ]
+                v = []
+                for k, cond in enumerate(conds):
+                    with cache.call(k):
+                        v.append(transformer(hidden_states=x.to(device=device, dtype=dtype), timestep=timestep,
+                                             guidance=guidance, image_embeds=image, return_dict=False, **cond,
+                                             **history_kwargs)[0].float())
                 out = guided_velocity(v[0], v[1], job.cfg, job.rescale) if len(v) == 2 else v[0]
-                if not (cache and cache.last_skipped):
+                if not cache.last_skipped:
                     self.eta.step(time.monotonic() - t)
                 return out.cpu()
 
@@ -382,10 +388,10 @@ class _JobRun:
                     break
                 left = steps_left - (i + 1)
                 yield ev.StepProgress(
-                    section, order, i + 1, job.steps, bool(cache and cache.last_skipped), latent_preview(x0),
+                    section, order, i + 1, job.steps, cache.last_skipped, latent_preview(x0),
                     time.monotonic() - self.started, self.eta.remaining(left, sections_left),
                 )
-            skipped = cache.skipped if cache else 0
+            skipped = cache.skipped
         return latents.float().cpu(), skipped
 
     # ----- decoding -----
