@@ -31,6 +31,8 @@ def _teacache(value: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .engine.job import STEP_CACHES
+
     p = argparse.ArgumentParser(prog="framepack-desktop", description="Image + prompt to video with FramePack.")
     sub = p.add_subparsers(dest="command")
 
@@ -50,7 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--window", type=int, help="latent window size (default 9)")
     r.add_argument("--seed", type=int)
     r.add_argument("--sampler", help="unipc (default) or euler")
-    r.add_argument("--teacache", type=_teacache, help="step-cache threshold (default 0.15) or 'off'")
+    r.add_argument("--teacache", type=_teacache, help="TeaCache's threshold (default 0.15) or 'off'")
+    r.add_argument("--step-cache", dest="step_cache", choices=STEP_CACHES,
+                   help="skip steps that change little: teacache (default), magcache (calibrate first: "
+                        "models calibrate-magcache), fbcache (first-block cache) or off")
+    r.add_argument("--step-cache-threshold", dest="step_cache_threshold", type=float,
+                   help="the step cache's threshold: higher skips more (0 = exact; defaults teacache 0.15, "
+                        "magcache 0.06, fbcache 0.05)")
     r.add_argument("--crf", type=int, help="H.264 quality, lower is better (default 16)")
     r.add_argument("--models", help="'demo' or a models folder")
     r.add_argument("--precision", help="auto, bf16, fp16, fp32, fp8, int8, nf4")
@@ -121,8 +129,12 @@ def _job_from_args(args):
     from .engine.job import Job
 
     given = {k: v for k, v in vars(args).items() if k not in ("command", "from_file") and v is not None}
-    if args.from_file:
-        base = _job_from_file(Path(args.from_file))
+    base = _job_from_file(Path(args.from_file)) if args.from_file else None
+    # TeaCache keeps its threshold in the `teacache` field (job files from before the choice existed).
+    kind = given.get("step_cache", base.step_cache if base else "teacache")
+    if kind == "teacache" and "step_cache_threshold" in given:
+        given["teacache"] = given.pop("step_cache_threshold")
+    if base:
         return base.replace(**given)
     for name in ("image", "prompt", "output"):
         if name not in given:

@@ -106,3 +106,100 @@ def test_cfg_calls_keep_separate_states(model, models_with_ratios, kind, thresho
 def test_magcache_without_ratios_says_how_to_calibrate(model, tmp_path):
     with pytest.raises(BadSettings, match="calibrate-magcache --variant original"):
         section(model, "magcache", 0.1, tmp_path)
+
+
+# ----- the choice in a Job, the command line and the settings form -----
+
+def test_old_teacache_jobs_load_and_keep_their_fingerprint():
+    """Computed by the version before step caches could be chosen (commit 1305061)."""
+    from framepack_desktop.engine.jobfolder import job_fingerprint
+
+    old = {"image": "", "prompt": "a fox", "output": "o.mp4", "teacache": 0.1, "seconds": 3}
+    job = Job.from_dict(old)
+    assert job.step_cache_choice == ("teacache", 0.1)
+    assert job_fingerprint(job) == "3e49e1d634bf4105c916bde5ad2acd1980a605d70ca46cbc0d4f1e8679ac4abe"
+    assert job.replace(teacache=0.0).step_cache_choice == ("off", 0.0)
+    assert job_fingerprint(job.replace(step_cache="fbcache")) != job_fingerprint(job)
+    assert job.replace(step_cache="magcache").step_cache_choice == ("magcache", 0.06)
+    assert job.replace(step_cache="fbcache", step_cache_threshold=0.2).step_cache_choice == ("fbcache", 0.2)
+    with pytest.raises(BadSettings, match="Unknown step cache 'tea'"):
+        job.replace(step_cache="tea").validate()
+
+
+def test_cli_puts_each_threshold_where_its_cache_reads_it(tmp_path):
+    from framepack_desktop.app import _job_from_args, build_parser
+
+    base = ["render", "--image", "a.png", "--prompt", "p", "--out", "o.mp4"]
+    tea = _job_from_args(build_parser().parse_args(base + ["--step-cache-threshold", "0.1"]))
+    assert (tea.step_cache, tea.teacache, tea.step_cache_threshold) == ("teacache", 0.1, None)
+    mag = _job_from_args(build_parser().parse_args(base + ["--step-cache", "magcache", "--step-cache-threshold", "0.1"]))
+    assert (mag.step_cache, mag.teacache, mag.step_cache_threshold) == ("magcache", 0.15, 0.1)
+    saved = tmp_path / "job.json"
+    saved.write_text(mag.to_json())
+    again = _job_from_args(build_parser().parse_args(["render", "--from", str(saved), "--step-cache-threshold", "0.2"]))
+    assert (again.step_cache, again.step_cache_threshold) == ("magcache", 0.2)
+
+
+def test_settings_field_remembers_each_caches_threshold_and_round_trips_old_settings(qtbot):
+    from framepack_desktop.ui.step_cache_field import StepCacheField
+
+    field = StepCacheField()
+    qtbot.addWidget(field)
+    field.set_values({"teacache": 0.0})
+    assert field.kind.currentData() == "off" and not field.threshold.isEnabled()
+    assert field.values() == {"step_cache": "teacache", "teacache": 0.0, "step_cache_threshold": None}
+    field.set_values({"teacache": 0.12, "step_cache": "teacache"})
+    field.kind.setCurrentIndex(field.kind.findData("fbcache"))
+    field.threshold.setValue(0.3)
+    field.kind.setCurrentIndex(field.kind.findData("teacache"))
+    assert field.threshold.value() == pytest.approx(0.12)
+    field.kind.setCurrentIndex(field.kind.findData("fbcache"))
+    assert field.values() == {"step_cache": "fbcache", "teacache": 0.12, "step_cache_threshold": pytest.approx(0.3)}
+
+
+# ----- through the runner: events count skipped steps; MagCache calibrated by a real job -----
+
+@pytest.fixture
+def small_job(demo_models, tmp_path, make_image):
+    image = make_image(tmp_path / "in.png", (240, 180), seed=3)
+    return Job(image=str(image), prompt="a fox", output=str(tmp_path / "out.mp4"), seconds=0.8, window=3,
+               resolution=128, steps=8, models=str(demo_models))
+
+
+def run_events(job):
+    from framepack_desktop.engine.runner import run_job
+
+    events = list(run_job(job))
+    assert isinstance(events[-1], ev.Finished), events[-1]
+    return events
+
+
+@pytest.mark.slow
+def test_runner_counts_the_steps_a_diffusers_cache_skipped(small_job):
+    events = run_events(small_job.replace(step_cache="fbcache", step_cache_threshold=0.9))
+    steps = [e for e in events if isinstance(e, ev.StepProgress)]
+    decoded = [e for e in events if isinstance(e, ev.SectionDecoded)]
+    assert len(decoded) == 2
+    for d in decoded:
+        assert d.skipped_steps == sum(s.cached for s in steps if s.section == d.section) > 0
+
+
+@pytest.mark.slow
+def test_calibration_stores_ratios_that_a_magcache_job_then_uses(small_job, demo_models, tmp_path):
+    import shutil
+
+    from framepack_desktop.app import main as cli
+    from framepack_desktop.engine.runner import run_job
+
+    models = shutil.copytree(demo_models, tmp_path / "models")
+    job = small_job.replace(models=str(models), step_cache="magcache", step_cache_threshold=0.5)
+    failed = list(run_job(job))[-1]
+    assert isinstance(failed, ev.Failed) and "calibrate-magcache --variant original" in failed.message
+    assert cli(["models", "calibrate-magcache", "--models", str(models), "--sections", "2", "--steps", "8",
+                "--resolution", "128", "--device", "cpu"]) == 0
+    stored = json.loads((models / "magcache" / "original.json").read_text())
+    assert stored["sections"] == 2 and len(stored["ratios"]) == 8
+    assert stored["ratios"][0] == 1.0 and all(r > 0 for r in stored["ratios"])
+    assert not (models / "magcache" / "f1.json").exists()
+    events = run_events(job)
+    assert sum(e.skipped_steps for e in events if isinstance(e, ev.SectionDecoded)) > 0
