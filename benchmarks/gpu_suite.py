@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_BUDGET_S = 510.0
@@ -60,8 +61,10 @@ def install_wheels(folder: Path) -> dict:
 class Suite:
     """Runs items against the budget, each in its own try, and keeps their records."""
 
-    def __init__(self, budget_s: float, started: float, only: set[str] | None):
+    def __init__(self, budget_s: float, started: float, only: set[str] | None,
+                 after_failure: Callable[[], None] = lambda: None):
         self.budget_s, self.started, self.only = budget_s, started, only
+        self.after_failure = after_failure      # e.g. drop shared models a failed item may have left half-changed
         self.records: list[dict] = []
 
     def left(self) -> float:
@@ -99,6 +102,8 @@ class Suite:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)
             record["seconds"] = time.monotonic() - start
+        if record["status"] == "failed":
+            self.after_failure()
         return self._keep(record)
 
     def _keep(self, record: dict) -> dict:
@@ -148,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     device = torch.device("cpu") if args.dry_run else torch.device("cuda")
     rig = Rig(DRY if args.dry_run else FULL, device, peak_tflops=args.peak_tflops)
-    suite = Suite(args.budget_s, started, set(args.only.split(",")) if args.only else None)
+    suite = Suite(args.budget_s, started, set(args.only.split(",")) if args.only else None, rig.drop_all)
     suite.records.extend(records)
     print(f"GPU suite on {rig.scale.name}, budget {args.budget_s:.0f} s", file=sys.stderr)
     for item in items(rig):

@@ -30,8 +30,8 @@ def headline(key: str, r: dict) -> str:
         return f"{r['params_b']:.2f}B params in {r['build_s']:.1f} s; {r['tokens']} tokens, {r['tflop_per_call']:.1f} TFLOP/call"
     if key == "compile":
         return f"compile {r['compile_s']:.1f} s; " + _run(r) + (f"; {r['vs_eager']:.2f}x eager" if "vs_eager" in r else "")
-    if key == "pipeline":
-        return _run(r) + (f"; ours/pipeline {r['ours_vs_pipeline']:.2f}" if "ours_vs_pipeline" in r else "")
+    if key == "bf16":
+        return _run(r) + (f"; {r['vs_pipeline']:.2f}x diffusers' pipeline" if "vs_pipeline" in r else "")
     if key == "fp8_compute":
         check = r["check"]
         quality = f"relative error {check.get('error', float('nan')):.4f}" if isinstance(check, dict) else str(check)

@@ -28,12 +28,17 @@ from framepack_desktop.engine.sampling import context as ctx
 from framepack_desktop.engine.session import free_memory
 
 from .bench_models import FULL_VAE_CONFIG, RandomModels
-from .bench_speed import Inputs
+from .bench_speed import Inputs, sample_section
 from .flops import packed_tokens, transformer_flops
 from .meter import bf16_peak_flops
 
+GB = 1e9
 H100_BF16_TFLOPS = 989.0
 ASSUMED_MFU = 0.40          # for estimates only, until the bf16 item measures the real speed
+
+
+class Unavailable(Exception):
+    """This machine cannot run an item's path (the reason is the message)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ DRY = Scale(
     name="dry run (demo sizes, CPU)", transformer=dict(demo.TRANSFORMER_CONFIG),
     quant_transformer=dict(demo.TRANSFORMER_CONFIG), vae=dict(demo.VAE_CONFIG), height=64, width=64, window=3,
     text_fed=16, text_tokens=8, image_tokens=9, steps=3, cache_steps=6, offload_steps=2, offload_caps_gb=(6.0, 8.0),
-    job_seconds=(0.4, 1.6), job_resolution=128, build_s=0.5, compile_s=5.0, overhead=0.05, compile_options={"backend": "eager"},
+    job_seconds=(0.4, 1.2), job_resolution=128, build_s=0.5, compile_s=5.0, overhead=0.05, compile_options={"backend": "eager"},
 )
 
 
@@ -85,7 +90,8 @@ class Rig:
         self.work = Path(work or tempfile.mkdtemp(prefix="fpd-gpu-suite-"))
         self.place = choose_placement(Job(image="-", prompt="-", output="-.mp4", device=str(device), models="demo"))
         self.peak = bf16_peak_flops(device, peak_tflops)
-        self.measured_s_per_it: float | None = None
+        self.measured_s_per_it: float | None = None     # the bf16 item's
+        self.pipeline_s_per_it: float | None = None     # diffusers' pipeline's
         self._transformer = None
         self._vae = None
         self._image_encoder = None
@@ -177,3 +183,16 @@ def random_inputs(scale: Scale, latent_height: int, latent_width: int) -> Inputs
     noise = torch.randn(1, c, scale.window, latent_height, latent_width, generator=gen)
     history = ctx.initial_history(start, "original")
     return Inputs(prompt, image, start, noise, ctx.build_context("original", 0, 4, scale.window, history, start))
+
+
+def sample(rig: Rig, label: str, steps: int, cache: tuple[str, float] = ("off", 0.0), model=None, place=None,
+           models_dir: Path | None = None):
+    """One section sampled as the runner samples it, on the rig's inputs (its transformer by default)."""
+    return sample_section(model or rig.transformer(), place or rig.place, rig.inputs, steps, None, label, rig.flops,
+                          rig.peak, step_cache=cache, models_dir=models_dir)
+
+
+def run_figures(run) -> dict:
+    s = run.summary()
+    return {k: s[k] for k in ("s_per_it", "best_s_per_it", "effective_s_per_it", "first_step_s", "skipped_steps",
+                              "steps", "mfu", "wall_s")}
