@@ -153,10 +153,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     device = torch.device("cpu") if args.dry_run else torch.device("cuda")
     rig = Rig(DRY if args.dry_run else FULL, device, peak_tflops=args.peak_tflops)
-    suite = Suite(args.budget_s, started, set(args.only.split(",")) if args.only else None, rig.drop_all)
+    plan = items(rig)
+    only = set(args.only.split(",")) if args.only else None
+    unknown = sorted((only or set()) - {item.key for item in plan})
+    if unknown:
+        print(f"error: no item {', '.join(unknown)}; the items are {', '.join(i.key for i in plan)}", file=sys.stderr)
+        return 1
+    suite = Suite(args.budget_s, started, only, rig.drop_all)
     suite.records.extend(records)
     print(f"GPU suite on {rig.scale.name}, budget {args.budget_s:.0f} s", file=sys.stderr)
-    for item in items(rig):
+    for item in plan:
         suite.run(item, rig, Unavailable)
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "scale": rig.scale.name, "budget_s": args.budget_s,
               "wall_s": time.monotonic() - started, "items": suite.records}

@@ -34,8 +34,11 @@ def headline(key: str, r: dict) -> str:
         return _run(r) + (f"; {r['vs_pipeline']:.2f}x diffusers' pipeline" if "vs_pipeline" in r else "")
     if key == "fp8_compute":
         check = r["check"]
-        quality = f"relative error {check.get('error', float('nan')):.4f}" if isinstance(check, dict) else str(check)
-        return f"{quality}; " + (_run(r) if "s_per_it" in r else "no run")
+        if not check.get("offered"):
+            return f"not offered: {check.get('why') or 'quality check failed'}" + (
+                f" (relative error {check['relative_error']:.4f})" if "relative_error" in check else "")
+        return f"relative error {check['relative_error']:.4f} (limit {check['threshold']:g}); " + _run(r) + (
+            f"; {r['vs_bf16']:.2f}x bf16" if "vs_bf16" in r else "")
     if key == "fp8_storage":
         return f"weights {_gb(r['weights_gb'])}; " + _run(r)
     if key == "magcache_calibration":

@@ -103,6 +103,29 @@ def test_cfg_calls_keep_separate_states(model, models_with_ratios, kind, thresho
     assert all(torch.equal(a, b) for a, b in zip(one, two))
 
 
+@pytest.mark.parametrize("kind,threshold", [("fbcache", 0.5), ("magcache", 0.3)])
+def test_diffusers_caches_work_on_a_group_offloaded_model_and_leave_its_hooks(demo_models, models_with_ratios,
+                                                                             kind, threshold):
+    """The caches' hooks go on top of the offloading hooks and come off after the section (the CPU
+    stands in for the GPU, as in test_models_session)."""
+    from dataclasses import replace
+
+    from framepack_desktop.engine.models.offload import Offload
+    from framepack_desktop.engine.models.policy import base_placement
+    from framepack_desktop.engine.session import ModelSession
+
+    cpu = base_placement(torch.device("cpu"))
+    plain = ModelSession(prompt_cache_dir=None).transformer(demo_models, "original", cpu)
+    place = replace(cpu, memory="group_offload", offload=Offload(use_stream=True, pinned=False))
+    offloaded = ModelSession(prompt_cache_dir=None).transformer(demo_models, "original", place)
+    expected, cache, skips = section(plain, kind, threshold, models_with_ratios)
+    got, offloaded_cache, offloaded_skips = section(offloaded, kind, threshold, models_with_ratios)
+    assert skips == offloaded_skips and cache.skipped > 0
+    assert all(torch.equal(a, b) for a, b in zip(expected, got))
+    hooks = offloaded.single_transformer_blocks[0]._diffusers_hook
+    assert hooks.get_hook("group_offloading") is not None and not offloaded.is_cache_enabled
+
+
 def test_magcache_without_ratios_says_how_to_calibrate(model, tmp_path):
     with pytest.raises(BadSettings, match="calibrate-magcache --variant original"):
         section(model, "magcache", 0.1, tmp_path)
