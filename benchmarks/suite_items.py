@@ -19,7 +19,7 @@ from .suite_quant import quantized
 from .suite_rig import Rig, Unavailable
 from .suite_speed import (
     attention_backends, bf16, build_transformer, compiled, diffusers_pipeline, environment, fp8_compute, fp8_storage,
-    magcache_calibration, step_cache,
+    magcache_calibration, magcache_command, step_cache,
 )
 
 __all__ = ["Item", "Unavailable", "items"]
@@ -54,6 +54,8 @@ def items(rig: Rig) -> list[Item]:
         Item("fbcache", "bf16, First-Block Cache 0.05", step_cache("fbcache", 0.05), _steps(s.cache_steps)),
         Item("magcache_calibration", "MagCache calibration (diffusers' calibration mode)", magcache_calibration,
              _steps(s.cache_steps)),
+        Item("magcache_command", "models calibrate-magcache's path (demo weights, whole job)", magcache_command,
+             lambda r: 20 * o),
         Item("magcache", "bf16, MagCache 0.06 with the calibrated ratios", step_cache("magcache", 0.06),
              _steps(s.cache_steps)),
         Item("attention", "every installed attention backend", attention_backends,

@@ -61,13 +61,12 @@ def jobs_vram(rig: Rig) -> dict:
 
     from framepack_desktop.engine.job import Job
     from framepack_desktop.engine.runner import run_job
-    from framepack_desktop.engine.session import ModelSession
 
     image = rig.work / "start.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (rig.scale.height, rig.scale.width, 3),
                                                       dtype=np.uint8)).save(image)
     rows = []
-    session = ModelSession()        # as in the window: models stay loaded from one job to the next
+    session = rig.session()         # as in the window: models stay loaded from one job to the next
     for seconds in rig.scale.job_seconds:
         job = Job(image=str(image), prompt="a fox walks through snow", output=str(rig.work / f"job{seconds:g}.mp4"),
                   seconds=seconds, steps=1, step_cache="off", resolution=rig.scale.job_resolution, window=rig.scale.window,

@@ -41,7 +41,7 @@ def headline(key: str, r: dict) -> str:
             f"; {r['vs_bf16']:.2f}x bf16" if "vs_bf16" in r else "")
     if key == "fp8_storage":
         return f"weights {_gb(r['weights_gb'])}; " + _run(r)
-    if key == "magcache_calibration":
+    if key in ("magcache_calibration", "magcache_command"):
         return f"{len(r['ratios'])} ratios in {r['seconds']:.1f} s: " + " ".join(f"{x:.3f}" for x in r["ratios"][:8]) + " ..."
     if key == "attention":
         return "; ".join(f"{b['backend']} {_s(b['s_per_it'])} s/it" if b["usable"] else f"{b['backend']} no"

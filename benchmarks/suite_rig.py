@@ -58,6 +58,7 @@ class Scale:
     offload_steps: int
     offload_caps_gb: tuple[float, ...]
     job_seconds: tuple[float, float]
+    calibration: tuple[int, int]     # sections, steps of the calibrate-magcache job
     job_resolution: int
     build_s: float                   # expected seconds to build the transformer
     compile_s: float                 # expected compile time
@@ -69,7 +70,7 @@ FULL = Scale(
     name="full size", transformer=dict(demo.REAL_TRANSFORMER_CONFIG),
     quant_transformer={**demo.REAL_TRANSFORMER_CONFIG, "num_layers": 1, "num_single_layers": 2},
     vae=dict(FULL_VAE_CONFIG), height=544, width=704, window=9, text_fed=512, text_tokens=77, image_tokens=729,
-    steps=6, cache_steps=10, offload_steps=3, offload_caps_gb=(6.0, 8.0), job_seconds=(5.0, 60.0), job_resolution=640,
+    steps=6, cache_steps=10, offload_steps=3, offload_caps_gb=(6.0, 8.0), job_seconds=(5.0, 60.0), calibration=(3, 25), job_resolution=640,
     build_s=20.0, compile_s=90.0, overhead=1.0,
 )
 # The dry run compiles with dynamo's "eager" backend: graph capture through the same calls, no
@@ -78,7 +79,7 @@ DRY = Scale(
     name="dry run (demo sizes, CPU)", transformer=dict(demo.TRANSFORMER_CONFIG),
     quant_transformer=dict(demo.TRANSFORMER_CONFIG), vae=dict(demo.VAE_CONFIG), height=64, width=64, window=3,
     text_fed=16, text_tokens=8, image_tokens=9, steps=3, cache_steps=6, offload_steps=2, offload_caps_gb=(6.0, 8.0),
-    job_seconds=(0.4, 1.2), job_resolution=128, build_s=0.5, compile_s=5.0, overhead=0.05, compile_options={"backend": "eager"},
+    job_seconds=(0.4, 0.8), calibration=(1, 3), job_resolution=128, build_s=0.5, compile_s=5.0, overhead=0.05, compile_options={"backend": "eager"},
 )
 
 
@@ -95,6 +96,7 @@ class Rig:
         self._transformer = None
         self._vae = None
         self._image_encoder = None
+        self._session = None
         h, w = scale.height // 8, scale.width // 8
         tokens = packed_tokens(scale.transformer, h, w, window=scale.window, image_tokens=scale.image_tokens,
                                text_fed=scale.text_fed, text=scale.text_tokens)
@@ -148,9 +150,19 @@ class Rig:
         self._transformer = None
         free_memory()
 
+    def session(self):
+        """One model session for the whole-job items, as the window keeps one between jobs."""
+        if self._session is None:
+            from framepack_desktop.engine.session import ModelSession
+
+            self._session = ModelSession(prompt_cache_dir=None)
+        return self._session
+
     def drop_all(self) -> None:
         """Free every shared model (before an item that measures memory under a cap)."""
         self._vae = self._image_encoder = None
+        if self._session is not None:
+            self._session.release()
         self.drop_transformer()
 
     def vae(self):

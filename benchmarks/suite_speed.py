@@ -103,6 +103,26 @@ def magcache_calibration(rig: Rig) -> dict:
     return {"seconds": time.perf_counter() - start, "ratios": ratios, "stored": str(path)}
 
 
+def magcache_command(rig: Rig) -> dict:
+    """`framepack-desktop models calibrate-magcache`'s own path (engine/calibrate.py: a whole job
+    through the runner) on this device, with demo weights at the job items' resolution, into a
+    copy of the demo set."""
+    import shutil
+
+    from framepack_desktop.engine.calibrate import calibrate_magcache
+    from framepack_desktop.engine.models.loader import resolve_models_dir
+
+    models = rig.work / "demo-models"
+    if not models.exists():
+        shutil.copytree(resolve_models_dir("demo"), models)
+    start = time.perf_counter()
+    sections, steps = rig.scale.calibration
+    result = calibrate_magcache(str(models), "original", sections=sections, steps=steps,
+                                resolution=rig.scale.job_resolution, device=str(rig.device), session=rig.session())
+    return {"seconds": time.perf_counter() - start, "ratios": result.ratios, "sections": result.sections,
+            "stored": str(result.path)}
+
+
 def diffusers_pipeline(rig: Rig) -> dict:
     """diffusers' HunyuanVideoFramepackPipeline, default settings (it runs before the engine picks an
     attention kernel), same weights and sizes: the ratio baseline of the bf16 item."""

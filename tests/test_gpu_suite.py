@@ -25,9 +25,10 @@ def test_dry_run_runs_every_item_and_writes_json_and_markdown(tmp_path, capsys):
     got = {k: r.get("result") for k, r in records.items()}
     assert got["bf16"]["s_per_it"] > 0 and got["bf16"]["skipped_steps"] == 0
     assert len(got["magcache_calibration"]["ratios"]) == DRY.cache_steps
+    assert len(got["magcache_command"]["ratios"]) == DRY.calibration[1]
     assert got["teacache"]["steps"] == DRY.cache_steps
     assert got["bf16"]["vs_pipeline"] == pytest.approx(got["bf16"]["s_per_it"] / got["pipeline"]["s_per_it"])
-    assert [j["sections"] for j in got["jobs"]["jobs"]] == [1, 3]
+    assert [j["sections"] for j in got["jobs"]["jobs"]] == [1, 2]
     assert got["gguf"]["relative_error_vs_bf16"] < 0.05
     assert got["compile"]["steps"] == DRY.steps
     markdown = written.with_suffix(".md").read_text()
