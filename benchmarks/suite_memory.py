@@ -69,7 +69,8 @@ def jobs_vram(rig: Rig) -> dict:
     session = rig.session()         # as in the window: models stay loaded from one job to the next
     for seconds in rig.scale.job_seconds:
         job = Job(image=str(image), prompt="a fox walks through snow", output=str(rig.work / f"job{seconds:g}.mp4"),
-                  seconds=seconds, steps=1, step_cache="off", resolution=rig.scale.job_resolution, window=rig.scale.window,
+                  seconds=seconds, steps=1, step_cache="off", resolution=rig.scale.job_resolution,
+                  window=rig.scale.window,
                   device=str(rig.device), models="demo")
         if rig.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(rig.device)
@@ -144,7 +145,8 @@ def vram_meter(rig: Rig) -> dict:
         meter = sampler.sample()
         free, total = torch.cuda.mem_get_info(rig.device)
         row = {"meter_source": meter.source, "meter_used_gb": meter.vram_used / GB,
-               "meter_app_reserved_gb": meter.app_reserved / GB, "torch_reserved_gb": torch.cuda.memory_reserved(rig.device) / GB,
+               "meter_app_reserved_gb": meter.app_reserved / GB,
+               "torch_reserved_gb": torch.cuda.memory_reserved(rig.device) / GB,
                "torch_device_used_gb": (total - free) / GB, "nvml_used_gb": None}
         try:
             import pynvml

@@ -16,7 +16,8 @@ def _gb(x) -> str:
 
 def _run(r: dict) -> str:
     skipped = f", skipped {r['skipped_steps']}/{r['steps']}" if r.get("skipped_steps") else ""
-    return f"{_s(r.get('s_per_it'))} s/it (effective {_s(r.get('effective_s_per_it'))}), MFU {_pct(r.get('mfu'))}{skipped}"
+    return (f"{_s(r.get('s_per_it'))} s/it (effective {_s(r.get('effective_s_per_it'))}), "
+            f"MFU {_pct(r.get('mfu'))}{skipped}")
 
 
 def headline(key: str, r: dict) -> str:
@@ -27,9 +28,11 @@ def headline(key: str, r: dict) -> str:
     if key == "wheels":
         return ", ".join(r["wheels"])
     if key == "build":
-        return f"{r['params_b']:.2f}B params in {r['build_s']:.1f} s; {r['tokens']} tokens, {r['tflop_per_call']:.1f} TFLOP/call"
+        return (f"{r['params_b']:.2f}B params in {r['build_s']:.1f} s; {r['tokens']} tokens, "
+                f"{r['tflop_per_call']:.1f} TFLOP/call")
     if key == "compile":
-        return f"compile {r['compile_s']:.1f} s; " + _run(r) + (f"; {r['vs_eager']:.2f}x eager" if "vs_eager" in r else "")
+        eager = f"; {r['vs_eager']:.2f}x eager" if "vs_eager" in r else ""
+        return f"compile {r['compile_s']:.1f} s; " + _run(r) + eager
     if key == "bf16":
         return _run(r) + (f"; {r['vs_pipeline']:.2f}x diffusers' pipeline" if "vs_pipeline" in r else "")
     if key == "fp8_compute":
@@ -42,7 +45,8 @@ def headline(key: str, r: dict) -> str:
     if key == "fp8_storage":
         return f"weights {_gb(r['weights_gb'])}; " + _run(r)
     if key in ("magcache_calibration", "magcache_command"):
-        return f"{len(r['ratios'])} ratios in {r['seconds']:.1f} s: " + " ".join(f"{x:.3f}" for x in r["ratios"][:8]) + " ..."
+        first = " ".join(f"{x:.3f}" for x in r["ratios"][:8])
+        return f"{len(r['ratios'])} ratios in {r['seconds']:.1f} s: {first} ..."
     if key == "attention":
         return "; ".join(f"{b['backend']} {_s(b['s_per_it'])} s/it" if b["usable"] else f"{b['backend']} no"
                          for b in r["backends"])
@@ -59,7 +63,8 @@ def headline(key: str, r: dict) -> str:
                 f"to store {w['to_store_s']:.2f} s, latency {w['latency_s']:.2f} s")
     if key == "vram_meter":
         h = r["holding_1gb"]
-        return (f"meter ({h['meter_source']}) {h['meter_used_gb']:.2f} GB, torch device {h['torch_device_used_gb']:.2f} GB, "
+        return (f"meter ({h['meter_source']}) {h['meter_used_gb']:.2f} GB, "
+                f"torch device {h['torch_device_used_gb']:.2f} GB, "
                 f"NVML {_s(h['nvml_used_gb'], 2)} GB; +1 GB read as +{r['meter_rise_gb']:.2f} GB")
     if key in ("int8", "nf4", "gguf"):
         return (f"{r['blocks']} blocks: load {r['load_s']:.1f} s, call {r['call_s']:.3f} s, "
@@ -79,7 +84,8 @@ def _line(record: dict) -> str:
 
 
 def markdown(result: dict) -> str:
-    lines = [f"GPU suite, {result['date']}, {result['scale']}: {result['wall_s']:.0f} s of a {result['budget_s']:.0f} s budget",
+    lines = [f"GPU suite, {result['date']}, {result['scale']}: "
+             f"{result['wall_s']:.0f} s of a {result['budget_s']:.0f} s budget",
              "", "| item | status | seconds | figures |", "|---|---|---:|---|"]
     for r in result["items"]:
         lines.append(f"| {r['title']} | {r['status']} | {r.get('seconds', 0):.1f} | {_line(r).replace('|', '/')} |")

@@ -70,7 +70,8 @@ FULL = Scale(
     name="full size", transformer=dict(demo.REAL_TRANSFORMER_CONFIG),
     quant_transformer={**demo.REAL_TRANSFORMER_CONFIG, "num_layers": 1, "num_single_layers": 2},
     vae=dict(FULL_VAE_CONFIG), height=544, width=704, window=9, text_fed=512, text_tokens=77, image_tokens=729,
-    steps=6, cache_steps=10, offload_steps=3, offload_caps_gb=(6.0, 8.0), job_seconds=(5.0, 60.0), calibration=(3, 25), job_resolution=640,
+    steps=6, cache_steps=10, offload_steps=3, offload_caps_gb=(6.0, 8.0), job_seconds=(5.0, 60.0), calibration=(3, 25),
+    job_resolution=640,
     build_s=20.0, compile_s=90.0, overhead=1.0,
 )
 # The dry run compiles with dynamo's "eager" backend: graph capture through the same calls, no
@@ -79,7 +80,8 @@ DRY = Scale(
     name="dry run (demo sizes, CPU)", transformer=dict(demo.TRANSFORMER_CONFIG),
     quant_transformer=dict(demo.TRANSFORMER_CONFIG), vae=dict(demo.VAE_CONFIG), height=64, width=64, window=3,
     text_fed=16, text_tokens=8, image_tokens=9, steps=3, cache_steps=6, offload_steps=2, offload_caps_gb=(6.0, 8.0),
-    job_seconds=(0.4, 0.8), calibration=(1, 3), job_resolution=128, build_s=0.5, compile_s=5.0, overhead=0.05, compile_options={"backend": "eager"},
+    job_seconds=(0.4, 0.8), calibration=(1, 3), job_resolution=128, build_s=0.5, compile_s=5.0, overhead=0.05,
+    compile_options={"backend": "eager"},
 )
 
 

@@ -37,7 +37,8 @@ def call_inputs(model, x, sigma, seed=1):
     c, h, w = cfg.in_channels, x.shape[3], x.shape[4]
     return dict(
         hidden_states=x, timestep=torch.tensor([sigma * 1000.0]), guidance=torch.tensor([10000.0]),
-        encoder_hidden_states=torch.randn(1, 5, cfg.text_embed_dim, generator=g), encoder_attention_mask=torch.ones(1, 5),
+        encoder_hidden_states=torch.randn(1, 5, cfg.text_embed_dim, generator=g),
+        encoder_attention_mask=torch.ones(1, 5),
         pooled_projections=torch.randn(1, cfg.pooled_projection_dim, generator=g),
         image_embeds=torch.randn(1, 3, cfg.image_proj_dim, generator=g),
         indices_latents=torch.arange(3, 3 + x.shape[2]), latents_clean=torch.randn(1, c, 2, h, w, generator=g),
@@ -155,7 +156,8 @@ def test_cli_puts_each_threshold_where_its_cache_reads_it(tmp_path):
     base = ["render", "--image", "a.png", "--prompt", "p", "--out", "o.mp4"]
     tea = _job_from_args(build_parser().parse_args(base + ["--step-cache-threshold", "0.1"]))
     assert (tea.step_cache, tea.teacache, tea.step_cache_threshold) == ("teacache", 0.1, None)
-    mag = _job_from_args(build_parser().parse_args(base + ["--step-cache", "magcache", "--step-cache-threshold", "0.1"]))
+    mag_args = base + ["--step-cache", "magcache", "--step-cache-threshold", "0.1"]
+    mag = _job_from_args(build_parser().parse_args(mag_args))
     assert (mag.step_cache, mag.teacache, mag.step_cache_threshold) == ("magcache", 0.15, 0.1)
     saved = tmp_path / "job.json"
     saved.write_text(mag.to_json())
