@@ -158,6 +158,7 @@ def vram_meter(rig: Rig) -> dict:
             pass
         return row
 
+    torch.cuda.empty_cache()        # so the 1 GB below cannot come from memory torch already holds
     before = reading()
     held = torch.empty(int(GB), dtype=torch.uint8, device=rig.device)
     after = reading()
