@@ -45,7 +45,7 @@ from framepack_desktop.engine.sampling import context as ctx
 from framepack_desktop.engine.sampling.variants import variant_of
 from framepack_desktop.engine.sampling.samplers import iter_sample
 from framepack_desktop.engine.sampling.schedule import flux_mu, shifted_sigmas
-from framepack_desktop.engine.sampling.teacache import step_cache
+from framepack_desktop.engine.sampling.stepcache import open_step_cache
 from framepack_desktop.engine.session import Placement, free_memory
 
 from .bench_models import FolderModels, RandomModels
@@ -111,8 +111,12 @@ class Inputs:
 
 
 def sample_section(transformer, place: Placement, inputs: Inputs, steps: int, teacache: float | None,
-                   label: str, flops: float, peak: float | None) -> SectionRun:
-    """Sample one section exactly as the runner does (same sigmas, sampler, TeaCache, dtypes, transfers)."""
+                   label: str, flops: float, peak: float | None, step_cache: tuple[str, float] | None = None,
+                   models_dir: Path | None = None) -> SectionRun:
+    """Sample one section exactly as the runner does (same sigmas, sampler, step cache, dtypes, transfers).
+
+    `step_cache` (cache, threshold) picks another cache than TeaCache at `teacache` (None: off);
+    MagCache reads its ratios from `models_dir` (sampling/magcache.py)."""
     device, dtype = place.device, place.transformer_dtype
     history = inputs.context.as_kwargs(dtype, device)
     seq_len = inputs.noise.shape[2] * inputs.noise.shape[3] * inputs.noise.shape[4] / transformer.config.patch_size ** 2
@@ -122,15 +126,17 @@ def sample_section(transformer, place: Placement, inputs: Inputs, steps: int, te
     image = inputs.image_embeds.to(device=device, dtype=dtype)
     run = SectionRun(label, [], [], flops, peak)
     start = time.perf_counter()
-    with torch.no_grad(), step_cache(transformer, teacache, steps) as cache:
+    kind, threshold = step_cache or (("teacache", teacache) if teacache is not None else ("off", 0.0))
+    with torch.no_grad(), open_step_cache(transformer, kind, threshold, steps, 1, "original", models_dir) as cache:
         def velocity(x: torch.Tensor, sigma: float, i: int) -> torch.Tensor:
             sync(device)
             t = time.perf_counter()
             timestep = torch.tensor([sigma * 1000.0], device=device).to(dtype)
-            v = transformer(hidden_states=x.to(device=device, dtype=dtype), timestep=timestep, guidance=guidance,
-                            image_embeds=image, return_dict=False, **cond, **history)[0].float().cpu()
+            with cache.call(0):
+                v = transformer(hidden_states=x.to(device=device, dtype=dtype), timestep=timestep, guidance=guidance,
+                                image_embeds=image, return_dict=False, **cond, **history)[0].float().cpu()
             run.step_s.append(time.perf_counter() - t)
-            run.skipped.append(bool(cache and cache.last_skipped))
+            run.skipped.append(cache.last_skipped)
             return v
 
         for _ in iter_sample(velocity, inputs.noise, sigmas, "unipc"):
@@ -140,7 +146,7 @@ def sample_section(transformer, place: Placement, inputs: Inputs, steps: int, te
 
 
 def pipeline_baseline(transformer, vae, image_encoder, place: Placement, inputs: Inputs, steps: int, window: int,
-                      flops: float, peak: float | None) -> SectionRun:
+                      flops: float, peak: float | None, height: int = HEIGHT, width: int = WIDTH) -> SectionRun:
     """diffusers' own pipeline, default settings, one section of the same size and steps; per-step times
     come from its step-end callback (the first interval includes its set-up, as our first step does)."""
     from diffusers import FlowMatchEulerDiscreteScheduler, HunyuanVideoFramepackPipeline
@@ -160,14 +166,14 @@ def pipeline_baseline(transformer, vae, image_encoder, place: Placement, inputs:
         marks.append(time.perf_counter())
         return kwargs
 
-    picture = Image.fromarray(np.random.default_rng(0).integers(0, 255, (HEIGHT, WIDTH, 3), dtype=np.uint8))
+    picture = Image.fromarray(np.random.default_rng(0).integers(0, 255, (height, width, 3), dtype=np.uint8))
     cond = inputs.prompt.to(device, place.transformer_dtype)
     sync(device)
     start = time.perf_counter()
     with torch.no_grad():
         pipe(image=picture, prompt_embeds=cond["encoder_hidden_states"], pooled_prompt_embeds=cond["pooled_projections"],
              prompt_attention_mask=cond["encoder_attention_mask"],
-             height=HEIGHT, width=WIDTH, num_frames=4 * (window - 1) + 1, latent_window_size=window,
+             height=height, width=width, num_frames=4 * (window - 1) + 1, latent_window_size=window,
              num_inference_steps=steps, generator=torch.Generator("cpu").manual_seed(0), output_type="latent",
              callback_on_step_end=on_step)
     steps_s = list(np.diff([start, *marks]))

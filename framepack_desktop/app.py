@@ -19,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .engine.choices import MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, VARIANTS
+from .engine.choices import MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, STEP_CACHES, VARIANTS
 
 EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 
@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int)
     r.add_argument("--sampler", help=_options(SAMPLERS.names, "unipc"))
     r.add_argument("--teacache", type=_teacache, help="step-cache threshold (default 0.15) or 'off'")
+    r.add_argument("--step-cache", dest="step_cache", choices=STEP_CACHES,
+                   help="skip steps that change little: teacache (default), magcache (calibrate first: "
+                        "models calibrate-magcache), fbcache (first-block cache) or off")
+    r.add_argument("--step-cache-threshold", dest="step_cache_threshold", type=float,
+                   help="the step cache's threshold: higher skips more (0 = exact; defaults teacache 0.15, "
+                        "magcache 0.06, fbcache 0.05)")
     r.add_argument("--crf", type=int, help="H.264 quality, lower is better (default 16)")
     r.add_argument("--models", help="'demo' or a models folder")
     r.add_argument("--precision", help=", ".join(PRECISIONS))
@@ -143,8 +149,13 @@ def _job_from_args(args):
         from .loras_cli import loras_from_args
 
         given["loras"] = loras_from_args(given.pop("lora"))
-    if args.from_file:
-        job = read_job(Path(args.from_file)).replace(**given)
+    base = read_job(Path(args.from_file)) if args.from_file else None
+    # TeaCache keeps its threshold in the `teacache` field (job files from before the choice existed).
+    kind = given.get("step_cache", base.step_cache if base else "teacache")
+    if kind == "teacache" and "step_cache_threshold" in given:
+        given["teacache"] = given.pop("step_cache_threshold")
+    if base:
+        job = base.replace(**given)
         if any(r.active for r in job.loras):
             from .engine.lora_ref import relocate
             from .settings import lora_folders

@@ -4,6 +4,8 @@
     models download [--models DIR] [--variant original|f1|all] [--precision bf16|fp8]
     models verify   [--models DIR] [--variant original|f1|all] [--hashes]
     models demo     [DIR]
+    models calibrate-magcache [--models DIR] [--variant original|f1|all] [--image PNG] [--prompt TEXT]
+                    [--sections N] [--steps N] [--resolution R] [--device D]
 
 The models folder is `--models DIR` ("demo" for the demo set), else the one chosen in the
 settings, else the app's default folder. Nothing here imports torch: listing, verifying and
@@ -46,6 +48,14 @@ def add_models_commands(subparsers) -> argparse.ArgumentParser:
     v.add_argument("--hashes", action="store_true", help="also recompute the download checksums (slow)")
     demo = sub.add_parser("demo", help="build the tiny random-weight demo models (they make noise; for testing)")
     demo.add_argument("dir", nargs="?", help="where (default: the app's demo models folder)")
+    c = sub.add_parser("calibrate-magcache", help="record the MagCache step cache's ratios for a model (once)")
+    common(c, "original")
+    c.add_argument("--image", help="start image of the calibration job (default: a synthetic picture)")
+    c.add_argument("--prompt", help="its prompt (default: a person walking through a park)")
+    c.add_argument("--sections", type=int, default=3, help="sections sampled; their ratios are averaged (default 3)")
+    c.add_argument("--steps", type=int, default=25, help="steps per section (default 25, the app's default)")
+    c.add_argument("--resolution", type=int, default=640, help="resolution class (default 640)")
+    c.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:1 ...")
     return m
 
 
@@ -58,6 +68,8 @@ def run_models_command(args: argparse.Namespace) -> int:
             return _demo(args)
         folder = models_folder(args.models)
         variants = VARIANTS.names if args.variant == "all" else (args.variant,)
+        if args.models_command == "calibrate-magcache":
+            return _calibrate(folder, variants, args)
         if args.models_command == "list":
             return _list(folder, variants)
         if args.models_command == "verify":
@@ -155,6 +167,31 @@ def _download(folder: Path, variants: tuple[str, ...], precision: str) -> int:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     print(f"\nModels are in {folder}.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _calibrate(folder: Path, variants: tuple[str, ...], args: argparse.Namespace) -> int:
+    """Calibrate MagCache for each variant; Ctrl+C stops after the current step, storing nothing."""
+    from .cli_progress import Progress
+    from .engine.calibrate import PROMPT, calibrate_magcache
+    from .engine.errors import BadSettings
+
+    if args.sections < 1 or args.steps < 2:
+        raise BadSettings("Calibration needs at least 1 section of at least 2 steps.")
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) \
+        if threading.current_thread() is threading.main_thread() else None
+    try:
+        for variant in variants:
+            print(f"calibrating MagCache for the {variant} model ({args.sections} sections of {args.steps} steps)",
+                  file=sys.stderr)
+            result = calibrate_magcache(str(folder), variant, image=args.image, prompt=args.prompt or PROMPT,
+                                        sections=args.sections, steps=args.steps, resolution=args.resolution,
+                                        device=args.device, cancel=cancel, on_event=Progress(sys.stderr).show)
+            print(f"{variant}: {len(result.ratios)} ratios from {result.sections} sections -> {result.path}")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return EXIT_OK
 
 

@@ -64,6 +64,9 @@ MEMORY_MODES = Registry("memory mode", (
     Choice("model_offload", "Offload models"),
     Choice("group_offload", "Offload layer groups (least VRAM)"),
 ))
+# Step caches (engine/sampling/stepcache.py) and the threshold each starts from when none is given.
+STEP_CACHES = ("teacache", "magcache", "fbcache", "off")
+STEP_CACHE_DEFAULTS = {"teacache": 0.15, "magcache": 0.06, "fbcache": 0.05}
 RESOLUTIONS = (320, 480, 640, 720)
 # Seeds a window or a redo draws: what a CPU generator's 31-bit seed holds in every tool people share seeds with.
 SEED_MIN, SEED_MAX = 0, 2 ** 31 - 1

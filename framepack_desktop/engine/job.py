@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .choices import MEMORY_MODES, PRECISIONS, SAMPLERS, VARIANTS
+from .choices import MEMORY_MODES, PRECISIONS, SAMPLERS, STEP_CACHE_DEFAULTS, STEP_CACHES, VARIANTS
 from .errors import BadSettings
 from .lora_ref import LoraRef, check_weight
 
@@ -91,6 +91,11 @@ class Job:
     # and fp8 compute changes the result slightly (it is part of the sections' fingerprint).
     compile: bool = neither(False)
     fp8_compute: bool = latents("if_changed", False)
+    # Step cache (engine/sampling/stepcache.py). `teacache` above stays TeaCache's threshold (0 = off),
+    # so job files from before the choice existed load and fingerprint as before. The threshold of
+    # MagCache / First-Block Cache is `step_cache_threshold` (None: STEP_CACHE_DEFAULTS).
+    step_cache: str = latents("if_changed", "teacache")
+    step_cache_threshold: float | None = latents("if_changed", None)
     section_seeds: dict[int, int] = latents("section", factory=dict)
     section_prompts: dict[int, str] = latents("section", factory=dict)
     # Extension of a finished video (engine/extend.py): the job folder whose latents are the F1
@@ -129,6 +134,16 @@ class Job:
     def duration(self) -> float:
         return self.num_frames / self.fps
 
+    @property
+    def step_cache_choice(self) -> tuple[str, float]:
+        """(cache, threshold) the sections sample with; ("off", 0.0) when no step is to be skipped."""
+        if self.step_cache == "off" or (self.step_cache == "teacache" and self.teacache == 0):
+            return "off", 0.0
+        if self.step_cache == "teacache":
+            return "teacache", self.teacache
+        threshold = self.step_cache_threshold
+        return self.step_cache, STEP_CACHE_DEFAULTS[self.step_cache] if threshold is None else threshold
+
     def seed_for(self, section: int) -> int:
         """Seed of one section (time index); overrides let a section be redone on its own."""
         return self.section_seeds.get(section, self.seed)
@@ -156,6 +171,10 @@ class Job:
             raise bad("Guidance must be non-negative and rescale between 0 and 1.")
         if self.teacache < 0:
             raise bad("TeaCache threshold must be 0 or more (0 or 'off' turns it off).")
+        if self.step_cache not in STEP_CACHES:
+            raise bad(f"Unknown step cache '{self.step_cache}': use one of {', '.join(STEP_CACHES)}.")
+        if self.step_cache_threshold is not None and not self.step_cache_threshold >= 0:
+            raise bad(f"Step-cache threshold must be 0 or more (got {self.step_cache_threshold}).")
         if not 0 <= self.crf <= 51:
             raise bad(f"CRF must be between 0 and 51 (got {self.crf}).")
         if not 0 <= self.end_influence <= 1:

@@ -7,9 +7,9 @@ sections in sampling and time order, prompts, seeds, noise draws, fingerprints),
 (sampling/variants.py: original or F1, how history is packed, grows and is decoded) and its
 history seed (history_seed.py: a start image, or a video this app made that it extends).
 
-One section at a time: build the packed history context, sample the window (section_sampler.py),
-save the section's latents, decode only its newest latents, crossfade them into the disk frame
-store, report. History latents and frames live on the CPU and on disk, so nothing grows with the
+One section at a time: build the packed history context, sample the window (section_sampler.py,
+with a step cache: TeaCache, First-Block Cache or MagCache), save the section's latents, decode only
+its newest latents, crossfade them into the disk frame store, report. History latents and frames live on the CPU and on disk, so nothing grows with the
 video's length on the GPU or in RAM. The MP4 is encoded once at the end.
 
 Nothing finished is ever computed twice: sections whose latents are saved are loaded instead of
@@ -43,6 +43,7 @@ from .jobfolder import JobFolder
 from .jobframes import open_job_store
 from .lora_set import prepare_loras
 from .models.loader import require_models, resolve_models_dir
+from .sampling.stepcache import require_step_cache
 from .models.policy import plan_job
 from .plan import SectionPlan
 from .section_sampler import SectionInputs, SectionSampler, StepTimer, section_noise
@@ -177,6 +178,7 @@ class _JobRun:
         self.open_folder()
         self.models_dir = resolve_models_dir(job.models)
         require_models(self.models_dir, job.variant)
+        require_step_cache(job.step_cache_choice[0], self.models_dir, job.variant)
         self.memory = plan_job(job)
         self.place = self.memory.placement
         self.loras = prepare_loras(job, self.models_dir, self.place)  # a missing or refused LoRA stops here

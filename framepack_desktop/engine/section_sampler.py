@@ -16,12 +16,13 @@ import torch
 from . import events as ev
 from .conditioning import PromptEmbeds
 from .job import Job
+from .models.loader import resolve_models_dir
 from .models.placement import Placement
 from .plan import SectionPlan
 from .sampling.context import SectionContext
 from .sampling.samplers import iter_sample
 from .sampling.schedule import flux_mu, shifted_sigmas
-from .sampling.teacache import step_cache
+from .sampling.stepcache import open_step_cache
 from .video.preview import latent_preview
 
 
@@ -99,18 +100,22 @@ class SectionSampler:
             [inputs.negative.to(device, dtype)] if inputs.negative is not None else [])
         image = inputs.image_embeds.to(device=device, dtype=dtype)
 
-        with torch.no_grad(), step_cache(transformer, job.teacache if job.teacache > 0 else None, job.steps) as cache:
+        # Step cache (sampling/stepcache.py): opened per section, so its state never crosses sections.
+        kind, threshold = job.step_cache_choice
+        with torch.no_grad(), open_step_cache(transformer, kind, threshold, job.steps, len(conds), job.variant,
+                                              resolve_models_dir(job.models)) as cache:
             def velocity(x: torch.Tensor, sigma: float, i: int) -> torch.Tensor:
                 self.check()
                 t = time.monotonic()
                 timestep = (torch.tensor([sigma], dtype=torch.float32, device=device) * 1000.0).to(dtype)
-                v = [
-                    transformer(hidden_states=x.to(device=device, dtype=dtype), timestep=timestep, guidance=guidance,
-                                image_embeds=image, return_dict=False, **cond, **history_kwargs)[0].float()
-                    for cond in conds
-                ]
+                v = []
+                for k, cond in enumerate(conds):
+                    with cache.call(k):
+                        v.append(transformer(hidden_states=x.to(device=device, dtype=dtype), timestep=timestep,
+                                             guidance=guidance, image_embeds=image, return_dict=False, **cond,
+                                             **history_kwargs)[0].float())
                 out = guided_velocity(v[0], v[1], job.cfg, job.rescale) if len(v) == 2 else v[0]
-                if not (cache and cache.last_skipped):
+                if not cache.last_skipped:
                     self.eta.step(time.monotonic() - t)
                 return out.cpu()
 
@@ -123,8 +128,8 @@ class SectionSampler:
                     break
                 left = inputs.steps_left - (i + 1)
                 yield ev.StepProgress(
-                    section.section, section.order, i + 1, job.steps, bool(cache and cache.last_skipped),
+                    section.section, section.order, i + 1, job.steps, cache.last_skipped,
                     latent_preview(x0), time.monotonic() - self.started, self.eta.remaining(left, inputs.sections_left),
                 )
-            skipped = cache.skipped if cache else 0
+            skipped = cache.skipped
         return latents.float().cpu(), skipped

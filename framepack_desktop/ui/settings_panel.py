@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.choices import MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, SEED_MAX, SEED_MIN, VARIANTS
 from ..engine.job import Job
+from .step_cache_field import StepCacheField
 
 
 def _narrow(box: QComboBox) -> QComboBox:
@@ -109,10 +110,7 @@ class SettingsPanel(QWidget):
         self.random_seed.setToolTip("Pick a new seed for every Generate; the seed used is saved with the video.")
 
         self.sampler = _combo(SAMPLERS.labels())
-        self.teacache_on = QCheckBox("TeaCache")
-        self.teacache_on.setToolTip("Skip transformer passes whose result barely changes: about 2× faster, "
-                                    "slightly less detail. Threshold 0.10 ≈ 1.6×, 0.15 ≈ 2.1×.")
-        self.teacache = _dspin(0.01, 1.0, 0.01, 2)
+        self.step_cache = StepCacheField()
         self.precision = _combo(PRECISIONS.labels())
         self.memory = _combo(MEMORY_MODES.labels())
         self.keep_free = _dspin(0, 128, 0.5, 1, " GB")
@@ -152,7 +150,7 @@ class SettingsPanel(QWidget):
         _form_style(adv)
         adv.setContentsMargins(0, 0, 0, 0)
         adv.addRow("Sampler", self.sampler)
-        adv.addRow("Step cache", _row(self.teacache_on, self.teacache))
+        adv.addRow("Step cache", self.step_cache)
         adv.addRow("Precision", self.precision)
         adv.addRow("Memory", self.memory)
         adv.addRow("Keep free", self.keep_free)
@@ -175,18 +173,18 @@ class SettingsPanel(QWidget):
         self.set_values(defaults.to_dict())
         for w in (self.variant, self.resolution, self.sampler, self.precision, self.memory):
             w.currentIndexChanged.connect(self._emit)
-        for w in (self.seconds, self.steps, self.gs, self.seed, self.teacache, self.keep_free, self.crf,
+        for w in (self.seconds, self.steps, self.gs, self.seed, self.keep_free, self.crf,
                   self.cfg, self.rescale, self.window, self.end_influence):
             w.valueChanged.connect(self._emit)
-        for w in (self.random_seed, self.teacache_on, self.compile, self.fp8_compute):
+        for w in (self.random_seed, self.compile, self.fp8_compute):
             w.toggled.connect(self._emit)
+        self.step_cache.changed.connect(self._emit)
         self.output_dir.textChanged.connect(self._emit)
         self.negative.textChanged.connect(self._emit)
         self._emit()
 
     def _emit(self) -> None:
         self.seed.setEnabled(not self.random_seed.isChecked())
-        self.teacache.setEnabled(self.teacache_on.isChecked())
         self.end_influence.setEnabled(self.variant.currentData() == "original")
         probe = Job(image="", prompt="", output="", seconds=self.seconds.value(), window=self.window.value())
         self.length_hint.setText(f"{probe.num_sections} sections · {probe.num_frames} frames")
@@ -209,7 +207,7 @@ class SettingsPanel(QWidget):
             "gs": self.gs.value(),
             "seed": self.seed.value(),
             "sampler": self.sampler.currentData(),
-            "teacache": self.teacache.value() if self.teacache_on.isChecked() else 0.0,
+            **self.step_cache.values(),
             "precision": self.precision.currentData(),
             "memory": self.memory.currentData(),
             "keep_free_gb": self.keep_free.value(),
@@ -236,10 +234,7 @@ class SettingsPanel(QWidget):
         for name, spin in spins.items():
             if name in d:
                 spin.setValue(d[name])
-        if "teacache" in d:
-            self.teacache_on.setChecked(d["teacache"] > 0)
-            if d["teacache"] > 0:
-                self.teacache.setValue(d["teacache"])
+        self.step_cache.set_values(d)
         if "negative_prompt" in d:
             self.negative.setPlainText(d["negative_prompt"])
         for name in ("compile", "fp8_compute"):
