@@ -1,4 +1,4 @@
-"""Speed settings (engine/speed.py) and the FLOP counter behind the benchmark's MFU (benchmarks/flops.py).
+"""Speed settings (engine/speed/) and the FLOP counter behind the benchmark's MFU (benchmarks/flops.py).
 
 Everything runs on the CPU: the attention chooser's fallback, torch.compile of the blocks with
 inductor, the fp8 layers through torch._scaled_mm (which has a CPU kernel) and the quality check.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .choices import MEMORY_MODES, PRECISIONS, SAMPLERS, STEP_CACHE_DEFAULTS, STEP_CACHES, VARIANTS
+from .choices import MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, STEP_CACHE_DEFAULTS, STEP_CACHES, VARIANTS
 from .errors import BadSettings
 from .lora_ref import LoraRef, check_weight
 
@@ -160,7 +160,8 @@ class Job:
         VARIANTS.check(self.variant)
         SAMPLERS.check(self.sampler)
         if self.resolution < 128 or self.resolution > 1280:
-            raise bad(f"Resolution class {self.resolution} is out of range: use 320, 480, 640 or 720.")
+            raise bad(f"Resolution class {self.resolution} is out of range: use {', '.join(map(str, RESOLUTIONS[:-1]))} "
+                      f"or {RESOLUTIONS[-1]}.")
         if self.end_image and self.variant == "f1":
             raise bad("An end image works only with the original model; choose variant 'original' or drop the end image.")
         if not 1 <= self.steps <= 200:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.errors import BadSettings, UserError
-from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, Status, StepProgress
+from ..engine.events import Cancelled, Event, Finished, JobStarted, Status
 from ..engine.job import Job
 from ..engine.plan import Plan
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
@@ -47,13 +47,13 @@ from .queue_panel import QueuePanel
 from .sidebar import Sidebar
 from .stage import Stage
 from .timeline_model import CANCELLED, DONE, FINISHED, IDLE, RUNNING, SAMPLING
+from .transport import Transport
 from .vram_meter import MemoryMeter
 from .worker import RunJob
 
 log = logging.getLogger(__name__)
 TITLE = "FramePack Desktop"
 JOB_SUFFIXES = {".mp4", ".json"}
-REFRESH_MS = 33
 
 
 def slug(text: str, n: int = 32) -> str:
@@ -70,12 +70,10 @@ class MainWindow(QMainWindow):
         self.desktop = desktop or Desktop()
         self.controller = GenerationController(paths, run_job, session_factory, self)
         self.model = self.controller.model
-        self.playback = Playback(self._ready_span, self)
+        self.playback = Playback(lambda: (self.model.ready_start, self.model.ready_end), self)
         self.gc_policy = GcPolicy(self._is_running, self)
         self._closing = False
         self._requeue: Job | None = None
-        self._follow = True
-        self._seen_revision = -1
 
         self.sidebar = Sidebar(paths.inputs_dir, self.settings.output_folder(paths))
         self.stage = Stage(self.model, self.controller.frames)
@@ -103,10 +101,7 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(False)
         self.loras = attach_lora_panel(self)     # LoRA hook: panel in the sidebar, active set in the status bar
 
-        self.refresh_timer = QTimer(self)
-        self.refresh_timer.setInterval(REFRESH_MS)
-        self.refresh_timer.timeout.connect(self._refresh)
-        self.refresh_timer.start()
+        self.transport = Transport(self.model, self.playback, self.stage, self.sidebar, self.controller.frames, self)
         self.plan_timer = QTimer(self)
         self.plan_timer.setSingleShot(True)
         self.plan_timer.setInterval(150)
@@ -133,10 +128,6 @@ class MainWindow(QMainWindow):
         sb.enqueueRequested.connect(self.enqueue)
         sb.formChanged.connect(self._form_changed)
         sb.errorRaised.connect(self.show_error)
-        st.seekRequested.connect(self.user_seek)
-        st.stepRequested.connect(self._step)
-        st.playToggled.connect(self.playback.toggle)
-        st.loopToggled.connect(self.playback.set_loop)
         st.openVideoRequested.connect(self.open_video)
         st.revealVideoRequested.connect(self.reveal_video)
         st.exportFrameRequested.connect(self.export_frame_dialog)
@@ -151,8 +142,7 @@ class MainWindow(QMainWindow):
         w.runStarting.connect(self._run_starting)
         w.formRequested.connect(self.apply_job)
         w.unfinishedFound.connect(st.offer_unfinished)
-        self.playback.positionChanged.connect(self._position_changed)
-        self.playback.playingChanged.connect(st.set_playing)
+        self.transport.moved.connect(self._frame_moved)
         c.eventApplied.connect(self._on_event)
         c.runningChanged.connect(self._running_changed)
         c.runningChanged.connect(self.gc_policy.job_running)
@@ -275,7 +265,7 @@ class MainWindow(QMainWindow):
     def _run_starting(self) -> None:
         """A job runs now: clear the last message, follow its frames."""
         self.stage.dismiss_banner()
-        self._follow = True
+        self.transport.following = True
 
     @Slot()
     def enqueue(self) -> None:
@@ -301,26 +291,13 @@ class MainWindow(QMainWindow):
     # ----- engine events -----
     @Slot(object)
     def _on_event(self, event: Event) -> None:
-        m = self.model
+        self.transport.show_event(event)
         if isinstance(event, JobStarted):
             self.show_plan(event.plan, event.plan_reasons)
-            self.playback.set_fps(event.fps)
-            self.playback.set_length(event.num_frames)
             self._update_models_label()
-            if event.ready_end > event.ready_start and self._follow:
-                self.playback.seek(event.ready_start)     # a resumed job's frames are there already
         elif isinstance(event, Status) and event.notice:
             self.stage.show_notice(event.text)
-        elif isinstance(event, SectionDecoded):
-            if self._follow:
-                self.playback.seek(event.start_frame if m.job and m.job.variant == "original"
-                                   else max(event.ready_end - len(event.frames), 0))
-            self.stage.repaint_frame()
-        elif isinstance(event, StepProgress):
-            if m.section_at(self.playback.position) is m.sections[event.section]:
-                self.stage.repaint_frame()
         elif isinstance(event, (Finished, Cancelled)):
-            self.stage.repaint_frame()
             if isinstance(event, Finished):
                 self.status_text.setText(f"Saved {event.video}")
             self.work.refresh_takes()
@@ -360,71 +337,19 @@ class MainWindow(QMainWindow):
         return self.controller.running
 
     # ----- player and timeline -----
-    def _ready_span(self) -> tuple[int, int]:
-        return self.model.ready_start, self.model.ready_end
-
     @Slot(int)
     def user_seek(self, frame: int) -> None:
-        self._follow = False
-        self.playback.pause()
-        self.playback.seek(frame)
+        self.transport.user_seek(frame)
 
     @Slot(int)
-    def _position_changed(self, frame: int) -> None:
-        self.stage.follow(frame, self.model.num_frames, self.model.fps)
-        self.sidebar.set_playhead(frame / max(self.model.fps, 1))
+    def _frame_moved(self, frame: int) -> None:
         self._update_actions()
 
-    @Slot(str)
-    def _step(self, where: str) -> None:
-        {"home": self._home, "back": self._back, "forward": self._forward, "end": self._end}[where]()
-
-    def _home(self) -> None:
-        self._follow = False
-        self.playback.home()
-
-    def _end(self) -> None:
-        self._follow = False
-        self.playback.end()
-
-    def _back(self) -> None:
-        self._follow = False
-        self.playback.step(-1)
-
-    def _forward(self) -> None:
-        self._follow = False
-        self.playback.step(+1)
-
-    @Slot()
-    def _refresh(self) -> None:
-        """30 Hz: repaint what changed since the last tick (never per engine event)."""
-        self.stage.refresh()
-        if self.model.revision != self._seen_revision:
-            self._seen_revision = self.model.revision
-            self.playback.set_length(self.model.num_frames)
-            self.stage.show_position(self.playback.position, self.model.num_frames, self.model.fps)
-            self.stage.repaint_frame()
-        self._fill_thumbnails()
-
-    def _fill_thumbnails(self, per_tick: int = 4) -> None:
-        """A video reopened from history has no film strip yet: read a few frames per tick."""
-        missing = self.model.missing_thumbnails()[:per_tick]
-        for i in missing:
-            frame = self.controller.frames.get(i)
-            if frame is not None:
-                self.model.add_thumbnail(i, frame)
-        if missing:
-            self.stage.refresh()
-
     def keyPressEvent(self, e: QKeyEvent) -> None:
-        keys = {Qt.Key.Key_Space: self.playback.toggle, Qt.Key.Key_Left: self._back,
-                Qt.Key.Key_Right: self._forward, Qt.Key.Key_Home: self._home, Qt.Key.Key_End: self._end}
-        action = keys.get(Qt.Key(e.key()))
-        if action is None:
+        if self.transport.handle_key(Qt.Key(e.key())):
+            e.accept()
+        else:
             super().keyPressEvent(e)
-            return
-        action()
-        e.accept()
 
     # ----- results -----
     def _update_actions(self) -> None:
@@ -658,9 +583,8 @@ class MainWindow(QMainWindow):
         if self._requeue is not None:
             self.controller.queue.add(self._requeue, front=True)
             self._requeue = None
-        self.refresh_timer.stop()
+        self.transport.stop()
         self.meter.stop()
-        self.playback.pause()
         self.save_state()
         e.accept()
 

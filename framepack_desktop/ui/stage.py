@@ -158,6 +158,10 @@ class Stage(QWidget):
         """The 30 Hz tick: the timeline repaints what changed."""
         self.timeline.refresh()
 
+    def repaint_timeline(self) -> None:
+        """The film strip's pictures changed (they are not part of the model's revision)."""
+        self.timeline.update()
+
     def follow(self, frame: int, num_frames: int, fps: int) -> None:
         """The playhead moved: player, timeline and time labels show `frame`."""
         self.player.show_frame(frame)
