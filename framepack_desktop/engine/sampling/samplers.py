@@ -20,10 +20,11 @@ from collections.abc import Callable, Generator, Sequence
 
 import torch
 
+from ..choices import SAMPLERS
+
 VelocityFn = Callable[[torch.Tensor, float, int], torch.Tensor]
 StepCallback = Callable[[int, torch.Tensor], None]
 Steps = Generator[tuple[int, torch.Tensor], None, torch.Tensor]
-METHODS = ("unipc", "euler")
 MAX_ORDER = 3
 
 
@@ -71,7 +72,7 @@ def iter_sample(
         return _euler(velocity_fn, x.float(), sigmas)
     if method == "unipc":
         return _unipc(velocity_fn, x.float(), sigmas, model_dtype)
-    raise ValueError(f"unknown sampler {method!r}; use one of {METHODS}")
+    raise ValueError(f"unknown sampler {method!r}; use one of {SAMPLERS.names}")
 
 
 def _check_sigmas(sigmas: torch.Tensor) -> None:
