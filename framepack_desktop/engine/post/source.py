@@ -1,0 +1,50 @@
+"""Reading the video to finish: any file FFmpeg reads, one RGB frame at a time.
+
+Frames are decoded as they are consumed, so a ten-minute video costs the memory of a few frames.
+A file that is not a video, or breaks half way, becomes one `BadVideo` line naming it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..video.mp4 import JOB_METADATA_KEY, BadVideo, probe
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    frames: int
+    width: int
+    height: int
+    fps: Fraction
+    job_json: str | None      # the job this app stored in the file, carried into the result
+
+
+def open_source(path: str | Path) -> Source:
+    path = Path(path)
+    if not path.is_file():
+        raise BadVideo(f"{path} does not exist. Choose a video file.")
+    info = probe(path)
+    if info.frames < 1 or info.fps <= 0:
+        raise BadVideo(f"{path} holds no frames FFmpeg can read. Choose another video.")
+    with av.open(str(path)) as container:
+        job = container.metadata.get(JOB_METADATA_KEY)
+    return Source(path, info.frames, info.width, info.height, info.fps, job)
+
+
+def read_frames(path: str | Path) -> Iterator[np.ndarray]:
+    """Every frame of the first video stream as height x width x 3 uint8 RGB."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            for frame in container.decode(stream):
+                yield frame.to_ndarray(format="rgb24")
+    except av.error.FFmpegError as err:
+        raise BadVideo(f"{path} is damaged and cannot be read to the end ({err.strerror or err}).") from err
