@@ -7,6 +7,7 @@
                                            add N seconds to a finished video (F1)
     framepack-desktop takes JOB_DIR        list every sampled version of each section
     framepack-desktop models list|download|verify|demo   see, fetch and check models
+    framepack-desktop post IN --out OUT ...  interpolate, upscale, loop, trim, export a video
 
 Heavy imports (torch, Qt) happen inside the subcommands, so `--help` is instant.
 """
@@ -86,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_models import add_models_commands
 
     add_models_commands(sub)
+    from .cli_post import add_post_command
+
+    add_post_command(sub)
     return p
 
 
@@ -110,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             from .cli_models import run_models_command
 
             return run_models_command(args)
+        if args.command == "post":
+            from .cli_post import run_post_command
+
+            return run_post_command(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED

@@ -14,6 +14,7 @@ a pickle cannot run code. Models run on the GPU in fp16 when there is one, else 
 """
 from __future__ import annotations
 
+import pickle
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from ..errors import UserError
 RIFE_FILE = Path("rife") / "flownet.pkl"
 UPSCALE_DIR = "upscale_models"
 _WRAPPERS = ("params_ema", "params", "state_dict", "model")
+_TORCH_MAGIC = (b"PK", b"\x80\x02")  # a torch zip archive, or the legacy format's pickle protocol 2
 
 
 class BadModelFile(UserError):
@@ -48,14 +50,19 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise BadModelFile(f"{path} does not exist. Put the model file there, or choose another.")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    safetensors = path.suffix.lower() == ".safetensors"
+    if not safetensors and magic[:2] not in _TORCH_MAGIC:
+        raise BadModelFile(f"{path} is not a model file (neither a torch file nor safetensors); choose another.")
     try:
-        if path.suffix.lower() == ".safetensors":
+        if safetensors:
             from safetensors.torch import load_file
 
             state = load_file(str(path))
         else:
             state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError, EOFError, zipfile.BadZipFile) as err:
+    except (OSError, RuntimeError, ValueError, EOFError, KeyError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
         raise BadModelFile(f"{path} is not a readable model file ({_short(err)}); download it again.") from err
     for key in _WRAPPERS:
         if isinstance(state, dict) and isinstance(state.get(key), dict):
@@ -125,4 +132,5 @@ def _describe(state: dict[str, torch.Tensor]) -> str:
 
 
 def _short(err: Exception) -> str:
-    return str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+    first = str(err).splitlines()[0].split(". ")[0] if str(err) else type(err).__name__
+    return first[:100]
