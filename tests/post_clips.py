@@ -40,8 +40,8 @@ def moving_square(path: Path, n: int = 5, step: int = 8, fps: int = 30) -> Path:
 
 
 def numbered(path: Path, n: int, width: int = 64, height: int = 48, fps: int = 30) -> Path:
-    """Frame i is a flat grey of level 8*i (for telling frames apart after a lossy format)."""
-    return write_clip(path, [np.full((height, width, 3), 8 * i, np.uint8) for i in range(n)], fps)
+    """Frame i is a flat grey of level 4*i (for telling frames apart after a lossy format; n <= 64)."""
+    return write_clip(path, [np.full((height, width, 3), 4 * i, np.uint8) for i in range(n)], fps)
 
 
 def smooth(path: Path, n: int = 3, width: int = 96, height: int = 64) -> Path:
