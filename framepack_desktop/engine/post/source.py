@@ -34,8 +34,13 @@ def open_source(path: str | Path) -> Source:
     if info.frames < 1 or info.fps <= 0:
         raise BadVideo(f"{path} holds no frames FFmpeg can read. Choose another video.")
     with av.open(str(path)) as container:
-        job = container.metadata.get(JOB_METADATA_KEY)
+        job = stored_job(container.metadata)
     return Source(path, info.frames, info.width, info.height, info.fps, job)
+
+
+def stored_job(metadata: dict[str, str]) -> str | None:
+    """The job JSON among a container's tags; Matroska (WebM) reads its tag names back upper-case."""
+    return metadata.get(JOB_METADATA_KEY, metadata.get(JOB_METADATA_KEY.upper()))
 
 
 def read_frames(path: str | Path) -> Iterator[np.ndarray]:
