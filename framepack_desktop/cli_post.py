@@ -1,7 +1,7 @@
 """`framepack-desktop post IN --out OUT [...]`: finish a video without a window (issue 18).
 
     post IN.mp4 --out OUT.mp4 [--interpolate 2|4] [--interpolator flow|rife|FILE]
-         [--upscale 2|4] [--upscaler lanczos|MODEL_FILE] [--loop pingpong|crossfade]
+         [--upscale 2|4] [--upscaler lanczos|realesrgan|MODEL_FILE] [--loop pingpong|crossfade]
          [--trim START:END] [--format mp4|webm|mov-prores|gif|png] [--every K]
          [--models DIR] [--overwrite]
 
@@ -29,12 +29,14 @@ def add_post_command(subparsers) -> argparse.ArgumentParser:
                    help="flow (OpenCV optical flow, default), rife (the models folder's rife/flownet.pkl) "
                         "or a RIFE 4.x file")
     p.add_argument("--upscale", type=int, choices=(2, 4), default=1, help="multiply width and height")
-    p.add_argument("--upscaler", default="lanczos", help="lanczos (default) or an ESRGAN-family model file")
+    p.add_argument("--upscaler", default="lanczos",
+                   help="lanczos (default), realesrgan (the models folder's upscale_models/RealESRGAN_x{2,4}plus.pth) "
+                        "or an ESRGAN-family model file")
     p.add_argument("--loop", choices=("pingpong", "crossfade"), help="make the video loop")
     p.add_argument("--trim", help="keep START:END, in seconds (1.5:4) or frames (45f:120f); a side may be empty")
     p.add_argument("--format", default="mp4", choices=("mp4", "webm", "mov-prores", "gif", "png"))
     p.add_argument("--every", type=int, default=1, help="with --format png: keep every K-th frame")
-    p.add_argument("--models", help="models folder for --interpolator rife ('demo' for the demo set)")
+    p.add_argument("--models", help="models folder for rife / realesrgan ('demo' for the demo set)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     return p
 

@@ -96,7 +96,14 @@ def _upscaler(plan: PostPlan, models_dir: Path | None) -> Callable[[np.ndarray],
         return None
     if plan.upscaler == "lanczos":
         return lambda frame: lanczos(frame, plan.upscale)
-    model, model_scale = weights.load_upscaler(Path(plan.upscaler).expanduser())
+    if plan.upscaler == "realesrgan":
+        path = weights.default_upscaler(_need(models_dir, "Real-ESRGAN"), plan.upscale)
+        if not path.is_file():
+            raise BadSettings(f"Real-ESRGAN's weights are not in {path}: put {path.name} there, or upscale "
+                              "with 'lanczos' (no download).")
+    else:
+        path = Path(plan.upscaler).expanduser()
+    model, model_scale = weights.load_upscaler(path)
     return ModelUpscaler(model, model_scale, plan.upscale)
 
 
@@ -106,15 +113,19 @@ def _interpolator(plan: PostPlan, models_dir: Path | None) -> Between | None:
     if plan.interpolator == "flow":
         return FlowInterpolator()
     if plan.interpolator == "rife":
-        if models_dir is None:
-            raise BadSettings("RIFE needs the models folder; choose one, or interpolate with 'flow'.")
-        path = weights.default_rife(models_dir)
+        path = weights.default_rife(_need(models_dir, "RIFE"))
         if not path.is_file():
             raise BadSettings(f"RIFE's weights are not in {path}: put Practical-RIFE 4.x's flownet.pkl there, "
                               "or interpolate with 'flow' (no download).")
     else:
         path = Path(plan.interpolator).expanduser()
     return RifeInterpolator(weights.load_rife(path))
+
+
+def _need(models_dir: Path | None, name: str) -> Path:
+    if models_dir is None:
+        raise BadSettings(f"{name} is read from the models folder; choose one, or a method that needs no download.")
+    return Path(models_dir)
 
 
 def _watched(frames: Iterator[np.ndarray], total: int, cancel: threading.Event | None,

@@ -18,7 +18,7 @@ from .export import FORMATS, SUFFIXES
 from .loop import LOOPS, crossfade_overlap
 
 FACTORS = (1, 2, 4)
-BUILTIN_UPSCALERS = ("lanczos",)
+BUILTIN_UPSCALERS = ("lanczos", "realesrgan")
 BUILTIN_INTERPOLATORS = ("flow", "rife")
 
 
@@ -27,7 +27,7 @@ class PostPlan:
     trim: str | None = None          # "START:END" in seconds ("1.5:4") or frames ("45f:120f"); a side may be empty
     loop: str | None = None          # None, "pingpong" or "crossfade"
     upscale: int = 1                 # 1, 2 or 4
-    upscaler: str = "lanczos"        # "lanczos" or a model file
+    upscaler: str = "lanczos"        # "lanczos", "realesrgan" (the models folder's) or a model file
     interpolate: int = 1             # 1, 2 or 4
     interpolator: str = "flow"       # "flow" (OpenCV, no download), "rife" (the models folder's) or a RIFE file
     format: str = "mp4"

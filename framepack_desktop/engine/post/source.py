@@ -53,3 +53,14 @@ def read_frames(path: str | Path) -> Iterator[np.ndarray]:
                 yield frame.to_ndarray(format="rgb24")
     except av.error.FFmpegError as err:
         raise BadVideo(f"{path} is damaged and cannot be read to the end ({err.strerror or err}).") from err
+
+
+def first_frame(path: str | Path) -> np.ndarray:
+    """The first frame of a video, or of a folder of PNG frames (for thumbnails of results)."""
+    path = Path(path)
+    if path.is_dir():
+        import cv2
+
+        first = min(path.glob("frame_*.png"))
+        return cv2.cvtColor(cv2.imread(str(first)), cv2.COLOR_BGR2RGB)
+    return next(read_frames(path))
