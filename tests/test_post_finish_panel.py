@@ -80,3 +80,27 @@ def test_stop_leaves_nothing_behind(qtbot, panel, tmp_path):
     assert panel.status.text() == "Stopped; nothing was written."
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
     assert panel.history.entries == []
+
+
+@pytest.mark.slow
+def test_the_window_finishes_its_current_video_and_opens_the_result(qtbot, tmp_path):
+    from desktop_recorder import Recorder
+
+    from framepack_desktop.settings import Settings, load_settings, save_settings
+    from framepack_desktop.ui.main_window import MainWindow
+
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    save_settings(paths, Settings(models_dir="demo"))
+    w = MainWindow(paths, load_settings(paths), desktop=Recorder())
+    qtbot.addWidget(w)
+    src = moving_square(tmp_path / "clip.mp4", n=4)
+    w.model.video = str(src)
+    w._update_actions()
+    assert w.tabs.tabText(w.tabs.indexOf(w.finish_panel)) == "Finish"
+    assert w.finish_panel.source == str(src)
+    choose(w.finish_panel.loop, "pingpong")
+    with qtbot.waitSignal(w.finish_panel.resultReady, timeout=60000):
+        w.finish_panel.finish_button.click()
+    assert w.desktop.opened == [str(tmp_path / "clip-finished.mp4")]
+    assert len(decode(tmp_path / "clip-finished.mp4")) == 6
+    assert "from clip.mp4" in w.history_panel.list.item(0).text()

@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+    QApplication, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
     QPushButton, QVBoxLayout, QWidget,
 )
 
@@ -100,6 +100,7 @@ class FinishPanel(QWidget):
         lay.addWidget(self.status)
         lay.addStretch(1)
         self._set_busy(False)
+        QApplication.instance().aboutToQuit.connect(self.shutdown)
 
     # ----- the model the widgets describe -----
     def plan(self) -> PostPlan:
@@ -148,6 +149,13 @@ class FinishPanel(QWidget):
 
         self.started_at = time.monotonic()
         self._start(work, self._finish_done, f"Finishing: {plan.describe()}…")
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop a run and wait for its thread (the app is quitting); the pipeline leaves no partial file."""
+        if self.task is not None:
+            self.task.stop()
+            self.task.wait()
 
     @Slot()
     def stop(self) -> None:

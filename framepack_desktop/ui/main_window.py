@@ -34,6 +34,7 @@ from .crash import CrashReporter, setup_logging
 from .desktop import Desktop
 from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
+from .finish_panel import FinishPanel
 from .history_panel import HistoryPanel
 from .image_drop import is_image_drop, local_files
 from .models_dialog import ModelsDialog
@@ -80,10 +81,12 @@ class MainWindow(NeverLoseWork, QMainWindow):
         self.stage = Stage(self.model, self.controller.frames)
         self.queue_panel = QueuePanel(self.controller.queue)
         self.history_panel = HistoryPanel(self.controller.history)
+        self.finish_panel = FinishPanel(self.controller.history, lambda: self.settings.models_dir)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("SidePanel")
         self.tabs.addTab(self.queue_panel, "Queue")
         self.tabs.addTab(self.history_panel, "History")
+        self.tabs.addTab(self.finish_panel, "Finish")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.stage)
@@ -158,6 +161,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         self.history_panel.revealRequested.connect(self.desktop.reveal)
         self.history_panel.loadRequested.connect(self.load_job_file)
         self.history_panel.viewRequested.connect(self.view_history)
+        self.finish_panel.resultReady.connect(self.desktop.open)
         QShortcut(QKeySequence.StandardKey.Paste, self, self.paste_image)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.generate)
         QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.enqueue)
@@ -440,6 +444,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
                                can_continue=idle and self.model.phase == CANCELLED and self.model.job is not None,
                                can_extend=idle and has_video and self.model.phase == FINISHED)
         self.stage.export.setEnabled(self.model.is_ready(self.playback.position))
+        self.finish_panel.set_source(video if has_video else "")
 
     @Slot()
     def open_video(self) -> None:
