@@ -131,6 +131,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
         sb.enqueue.clicked.connect(self.enqueue)
         sb.start.imageChanged.connect(self._form_changed)
         sb.end.imageChanged.connect(self._form_changed)
+        sb.loop.toggled.connect(self._form_changed)
         sb.start.errorRaised.connect(self.show_error)
         sb.end.errorRaised.connect(self.show_error)
         sb.prompt.changed.connect(self._form_changed)
@@ -202,7 +203,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
     def _form_changed(self, *_) -> None:
         if self.model.phase != RUNNING:
             self.plan_timer.start()
-        self.sidebar.end.set_blocked("The end image works only with the original model."
+        self.sidebar.set_end_allowed("The end image works only with the original model."
                                      if self.sidebar.settings.variant.currentData() == "f1" else "")
         res = self.sidebar.settings.resolution.currentData()
         self.sidebar.start.set_resolution(res)
@@ -212,8 +213,7 @@ class MainWindow(NeverLoseWork, QMainWindow):
     def form_job(self, output: str = "") -> Job:
         """The Job the form describes (not validated)."""
         sb = self.sidebar
-        end = sb.end.path if sb.end.isEnabled() and sb.end.path else None
-        return Job(image=sb.start.path, end_image=end, prompt=sb.prompt.text(), output=output,
+        return Job(image=sb.start.path, end_image=sb.end_image(), prompt=sb.prompt.text(), output=output,
                    models=self.settings.models_dir or "demo", **sb.settings.values())
 
     def section_prompts(self, job: Job) -> list[str]:

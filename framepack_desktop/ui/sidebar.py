@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
+    QCheckBox, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
@@ -30,6 +30,9 @@ class Sidebar(QWidget):
         self.end = ImageDropZone("End image (optional)", inputs_dir)
         self.end.compact_height = 96
         self.end.setToolTip("The video ends on this image (original model only)")
+        self.loop = QCheckBox("Loop: end on the start image")
+        self.loop.setToolTip("A seamless loop made by generation: the original model steers the last frame "
+                             "back to the start image (it becomes the end image too)")
         self.prompt = PromptEditor()
         self.settings = SettingsPanel(default_output)
 
@@ -65,6 +68,7 @@ class Sidebar(QWidget):
         lay.addWidget(heading("Images"))
         lay.addWidget(self.start)
         lay.addWidget(self.end)
+        lay.addWidget(self.loop)
         lay.addSpacing(6)
         lay.addWidget(heading("Prompt"))
         lay.addWidget(self.prompt)
@@ -102,6 +106,18 @@ class Sidebar(QWidget):
         outer.addWidget(scroll, 1)
         outer.addWidget(line)
         outer.addWidget(actions)
+
+    def end_image(self) -> str | None:
+        """The end image the form asks for: the start image when looping, else the end zone's if usable."""
+        if self.loop.isChecked() and self.loop.isEnabled():
+            return self.start.path or None
+        return self.end.path if self.end.isEnabled() and self.end.path else None
+
+    def set_end_allowed(self, reason: str) -> None:
+        """Block the end image and the loop with a reason (F1 has no end frame), or allow them ("")."""
+        self.loop.setEnabled(not reason)
+        looping = self.loop.isChecked() and not reason
+        self.end.set_blocked(reason or ("Loop: the video ends on the start image." if looping else ""))
 
     def set_running(self, running: bool) -> None:
         self.go_or_stop.setCurrentWidget(self.stop if running else self.generate)
