@@ -58,3 +58,19 @@ def test_a_framepack_checkpoint_is_not_an_upscaler(tmp_path, demo_models):
     weights = next((demo_models / "hunyuanvideo-community").rglob("*.safetensors"))
     with pytest.raises(BadModelFile, match="not an ESRGAN-family upscaler"):
         load_upscaler(weights)
+
+
+def test_models_verify_checks_the_finishing_files(tmp_path):
+    from framepack_desktop.engine.models.verify import verify_models
+
+    write_post_models(tmp_path)
+    checked = []
+    assert not [p for p in verify_models(tmp_path, ("original",), on_file=checked.append) if p.component == "finishing models"]
+    assert default_rife(tmp_path) in checked and default_upscaler(tmp_path, 4) in checked
+    data = bytearray(default_upscaler(tmp_path, 4).read_bytes())
+    data[len(data) // 2] ^= 0xFF                                   # one flipped byte inside the weights
+    default_upscaler(tmp_path, 4).write_bytes(bytes(data))
+    default_rife(tmp_path).write_bytes(default_rife(tmp_path).read_bytes()[:5000])   # a cut-off download
+    found = {p.path: p.detail for p in verify_models(tmp_path, ("original",)) if p.component == "finishing models"}
+    assert set(found) == {default_rife(tmp_path), default_upscaler(tmp_path, 4)}
+    assert "cut off" in found[default_rife(tmp_path)] and "checksum" in found[default_upscaler(tmp_path, 4)]

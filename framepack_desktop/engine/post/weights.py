@@ -1,11 +1,7 @@
-"""Interpolation and upscaler model files: where they live, how they load, what a wrong file says.
+"""Interpolation and upscaler model files: how they load, and what a wrong file says.
 
-Files keep their public names and containers, so a file downloaded from the project that made it
-works when dropped into the models folder:
-- RIFE: `<models>/rife/flownet.pkl` (Practical-RIFE's `train_log/flownet.pkl`, a torch zip whose
-  keys may carry DataParallel's `module.` prefix);
-- upscalers: `<models>/upscale_models/` (the folder name ComfyUI and chaiNNer users already
-  have), e.g. `RealESRGAN_x4plus.pth` (weights under `params_ema`) or any `.safetensors`.
+Where they live is in files.py. The files are the public ones: RIFE's keys may carry
+DataParallel's `module.` prefix, Real-ESRGAN keeps its weights under `params_ema`.
 
 Every load is strict: a cut-off download, a file of another kind (a FramePack checkpoint, an
 upscaler given as the interpolator) or an unknown layout becomes one `BadModelFile` line naming
@@ -22,23 +18,17 @@ from pathlib import Path
 import torch
 
 from ..errors import UserError
+from .files import default_rife, default_upscaler
 
-RIFE_FILE = Path("rife") / "flownet.pkl"
-UPSCALE_DIR = "upscale_models"
+__all__ = ["BadModelFile", "default_rife", "default_upscaler", "device", "load_rife", "load_upscaler",
+           "read_state_dict"]
+
 _WRAPPERS = ("params_ema", "params", "state_dict", "model")
 _TORCH_MAGIC = (b"PK", b"\x80\x02")  # a torch zip archive, or the legacy format's pickle protocol 2
 
 
 class BadModelFile(UserError):
     """A model file that is missing, damaged or of the wrong kind."""
-
-
-def default_rife(models_dir: Path) -> Path:
-    return Path(models_dir) / RIFE_FILE
-
-
-def default_upscaler(models_dir: Path, scale: int) -> Path:
-    return Path(models_dir) / UPSCALE_DIR / f"RealESRGAN_x{scale}plus.pth"
 
 
 def device() -> torch.device:
