@@ -95,6 +95,7 @@ def test_never_in_place_and_never_over_an_existing_file(tmp_path, capsys):
     assert (tmp_path / "taken.mp4").read_bytes() != b"keep me"
 
 
+@pytest.mark.slow
 def test_cli_runs_every_step_on_the_demo_files(tmp_path, capsys, post_models):
     src = moving_square(tmp_path / "in.mp4", n=4)
     argv = ["post", str(src), "--out", str(tmp_path / "o.webm"), "--trim", "0:3f", "--loop", "crossfade",

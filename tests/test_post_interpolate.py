@@ -49,6 +49,7 @@ def test_originals_stay_in_place():
     assert [int(f[0, 0, 0]) for f in out] == [0, 50, 100, 150, 200]
 
 
+@pytest.mark.slow
 def test_rife_from_the_demo_file_runs_with_exact_counts(tmp_path):
     from framepack_desktop.engine.post.demo import write_post_models
 

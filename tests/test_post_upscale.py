@@ -42,6 +42,7 @@ def test_a_x4_model_asked_for_x2_gives_x2(tmp_path, post_models):
     assert decode(run_post(src, tmp_path / "out.mp4", plan))[0].shape == (48, 80, 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scale", [2, 4])
 def test_tiles_give_the_untiled_result(post_models, scale):
     model, model_scale = load_upscaler(default_upscaler(post_models, scale))
