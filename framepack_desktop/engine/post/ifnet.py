@@ -3,10 +3,10 @@
 RIFE ("Real-Time Intermediate Flow Estimation", Huang et al.) estimates the flows from the wanted
 in-between moment t to both neighbours directly, coarse to fine: four blocks look at the pair at
 1/8, 1/4, 1/2 and full resolution, each refining the flows and a blend mask left by the one
-before. The frame at t is both neighbours warped along their flow and mixed by the mask. No
-package on PyPI keeps this model well (ccvfi, the candidate, is not on the index this project
-installs from and has a handful of releases), and the network is small, so it lives here and
-its weights load from the public file.
+before. The frame at t is both neighbours warped along their flow and mixed by the mask.
+The packaged candidate, ccvfi, is at 0.0.3 (three releases), requires opencv-python, which clashes
+with this project's opencv-python-headless (both install `cv2`), and fetches weights from its own
+URLs; the network is small, so it lives here and its weights load from the public file.
 
 The layout follows the public v4.6 weights: block 0 sees both frames and t (7 channels); the
 others also see the two warped frames, t, the mask and the current flows (12 channels). Each
