@@ -8,6 +8,7 @@
     framepack-desktop takes JOB_DIR        list every sampled version of each section
     framepack-desktop models list|download|verify|demo   see, fetch and check models
     framepack-desktop loras list           the LoRA folder: name, format, rank, layers, size
+    framepack-desktop post IN --out OUT ...  interpolate, upscale, loop, trim, export a video
 
 Heavy imports (torch, Qt) happen inside the subcommands, so `--help` is instant.
 """
@@ -101,10 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="delete every take the current video does not use (its own sections stay)")
 
     from .cli_models import add_models_commands
+    from .cli_post import add_post_command
     from .loras_cli import add_loras_commands
 
     add_models_commands(sub)
     add_loras_commands(sub)
+    add_post_command(sub)
     return p
 
 
@@ -133,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             from .loras_cli import run_loras_command
 
             return run_loras_command(args)
+        if args.command == "post":
+            from .cli_post import run_post_command
+
+            return run_post_command(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED

@@ -116,6 +116,7 @@ class HistoryEntry:
     seconds: float          # generation wall time
     finished_at: float = field(default_factory=time.time)
     cancelled: bool = False
+    source: str = ""        # the video this one was finished from (Finish panel); "" for a generation
 
 
 def load_history(paths: AppPaths) -> list[HistoryEntry]:

@@ -1,4 +1,8 @@
-"""Finished videos, newest first, with a thumbnail each; saved between sessions."""
+"""Finished videos, newest first, with a thumbnail each; saved between sessions.
+
+A video made from another one in the Finish panel is listed right under its source, so the
+versions of one generation stay together.
+"""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
@@ -17,7 +21,9 @@ class History(QObject):
         self.entries: list[HistoryEntry] = load_history(paths)
 
     def add(self, entry: HistoryEntry) -> None:
-        self.entries = [entry] + [e for e in self.entries if e.video != entry.video]
+        others = [e for e in self.entries if e.video != entry.video]
+        at = next((i + 1 for i, e in enumerate(others) if entry.source and e.video == entry.source), 0)
+        self.entries = others[:at] + [entry] + others[at:]
         del self.entries[MAX_ENTRIES:]
         self._save()
 

@@ -57,7 +57,8 @@ class HistoryPanel(QWidget):
             name = Path(e.video).name
             state = " · stopped early" if e.cancelled else ""
             missing = "" if Path(e.video).exists() else " · file missing"
-            item = QListWidgetItem(f"{name}\n{e.num_frames} frames · {ago(e.finished_at)}{state}{missing}")
+            under = f"↳ from {Path(e.source).name} · " if e.source else ""
+            item = QListWidgetItem(f"{name}\n{under}{e.num_frames} frames · {ago(e.finished_at)}{state}{missing}")
             item.setData(Qt.ItemDataRole.UserRole, e)
             pix = QPixmap(e.thumbnail) if e.thumbnail else QPixmap()
             item.setIcon(QIcon(pix) if not pix.isNull() else theme.icon("film"))
@@ -70,7 +71,12 @@ class HistoryPanel(QWidget):
         return None if item is None else item.data(Qt.ItemDataRole.UserRole)
 
     def _view(self, item: QListWidgetItem) -> None:
-        self.viewRequested.emit(self._entry(item))
+        """A generation plays in the window; a finished copy (no frame store of its own) in the system player."""
+        entry = self._entry(item)
+        if entry.source:
+            self.openRequested.emit(entry.video)
+        else:
+            self.viewRequested.emit(entry)
 
     def _menu(self, pos: QPoint) -> None:
         e = self._entry(self.list.itemAt(pos))

@@ -19,7 +19,7 @@ from PySide6.QtGui import (
     QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut,
 )
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget,
+    QApplication, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget,
 )
 
 from ..engine.choices import SEED_MAX, SEED_MIN
@@ -35,6 +35,7 @@ from .crash import CrashReporter, setup_logging
 from .desktop import Desktop
 from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
+from .finish_panel import FinishPanel
 from .history_panel import HistoryPanel
 from .image_drop import is_image_drop, local_files
 from .lora_panel import attach_to_window as attach_lora_panel
@@ -79,10 +80,16 @@ class MainWindow(QMainWindow):
         self.stage = Stage(self.model, self.controller.frames)
         self.queue_panel = QueuePanel(self.controller.queue)
         self.history_panel = HistoryPanel(self.controller.history)
+        self.finish_panel = FinishPanel(self.controller.history, lambda: self.settings.models_dir)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("SidePanel")
         self.tabs.addTab(self.queue_panel, "Queue")
         self.tabs.addTab(self.history_panel, "History")
+        finish = QScrollArea()                   # its before/after preview must not widen the window
+        finish.setWidgetResizable(True)
+        finish.setFrameShape(QFrame.Shape.NoFrame)
+        finish.setWidget(self.finish_panel)
+        self.tabs.addTab(finish, "Finish")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.stage)
@@ -152,6 +159,7 @@ class MainWindow(QMainWindow):
         self.history_panel.revealRequested.connect(self.desktop.reveal)
         self.history_panel.loadRequested.connect(self.load_job_file)
         self.history_panel.viewRequested.connect(self.view_history)
+        self.finish_panel.resultReady.connect(self.desktop.open)
         QShortcut(QKeySequence.StandardKey.Paste, self, self.paste_image)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.generate)
         QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.enqueue)
@@ -362,6 +370,7 @@ class MainWindow(QMainWindow):
                                can_continue=idle and self.model.phase == CANCELLED and self.model.job is not None,
                                can_extend=idle and has_video and self.model.phase == FINISHED)
         self.stage.set_actions(has_video, self.model.is_ready(self.playback.position))
+        self.finish_panel.set_source(video if has_video else "")
 
     @Slot()
     def open_video(self) -> None:

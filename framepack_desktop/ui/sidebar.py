@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
+    QCheckBox, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
@@ -40,6 +40,9 @@ class Sidebar(QWidget):
         self.end = ImageDropZone("End image (optional)", inputs_dir)
         self.end.compact_height = 96
         self.end.setToolTip("The video ends on this image (original model only)")
+        self.loop = QCheckBox("Loop: end on the start image")
+        self.loop.setToolTip("A seamless loop made by generation: the original model steers the last frame "
+                             "back to the start image (it becomes the end image too)")
         self.prompt = PromptEditor()
         self.settings = SettingsPanel(default_output)
 
@@ -75,6 +78,7 @@ class Sidebar(QWidget):
         lay.addWidget(heading("Images"))
         lay.addWidget(self.start)
         lay.addWidget(self.end)
+        lay.addWidget(self.loop)
         lay.addSpacing(6)
         lay.addWidget(heading("Prompt"))
         lay.addWidget(self.prompt)
@@ -119,7 +123,8 @@ class Sidebar(QWidget):
         self.generate.clicked.connect(self.generateRequested)
         self.stop.clicked.connect(self.stopRequested)
         self.enqueue.clicked.connect(self.enqueueRequested)
-        for changed in (self.start.imageChanged, self.end.imageChanged, self.prompt.changed, self.settings.changed):
+        for changed in (self.start.imageChanged, self.end.imageChanged, self.loop.toggled, self.prompt.changed,
+                        self.settings.changed):
             changed.connect(self.formChanged)
         self.start.errorRaised.connect(self.errorRaised)
         self.end.errorRaised.connect(self.errorRaised)
@@ -131,8 +136,8 @@ class Sidebar(QWidget):
 
     def form_values(self) -> dict:
         """The Job fields the form holds (the window adds the output and the models)."""
-        end = self.end.path if self.end.isEnabled() and self.end.path else None
-        return {"image": self.start.path, "end_image": end, "prompt": self.prompt.text(), **self.settings.values()}
+        return {"image": self.start.path, "end_image": self.end_image(), "prompt": self.prompt.text(),
+                **self.settings.values()}
 
     def load_job(self, job: Job) -> list[str]:
         """Fill the form from a job; returns the images it names that no longer exist."""
@@ -174,7 +179,7 @@ class Sidebar(QWidget):
     def follow_form(self) -> None:
         """What depends on other fields: the end image only with the original model, the image
         zones' crop preview at the chosen resolution."""
-        self.end.set_blocked("The end image works only with the original model." if self.variant == "f1" else "")
+        self.set_end_allowed("The end image works only with the original model." if self.variant == "f1" else "")
         res = self.settings.resolution.currentData()
         self.start.set_resolution(res)
         self.end.set_resolution(res)
@@ -218,6 +223,18 @@ class Sidebar(QWidget):
         self._form.insertSpacing(at, 6)
         self._form.insertWidget(at + 1, heading(title))
         self._form.insertWidget(at + 2, widget)
+
+    def end_image(self) -> str | None:
+        """The end image the form asks for: the start image when looping, else the end zone's if usable."""
+        if self.loop.isChecked() and self.loop.isEnabled():
+            return self.start.path or None
+        return self.end.path if self.end.isEnabled() and self.end.path else None
+
+    def set_end_allowed(self, reason: str) -> None:
+        """Block the end image and the loop with a reason (F1 has no end frame), or allow them ("")."""
+        self.loop.setEnabled(not reason)
+        looping = self.loop.isChecked() and not reason
+        self.end.set_blocked(reason or ("Loop: the video ends on the start image." if looping else ""))
 
     def set_running(self, running: bool) -> None:
         self.go_or_stop.setCurrentWidget(self.stop if running else self.generate)

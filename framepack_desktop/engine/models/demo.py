@@ -24,7 +24,7 @@ from pathlib import Path
 from ..errors import BadSettings
 from .layout import DEMO_MARKER, component_dir, is_demo, missing_components
 
-DEMO_FORMAT = 1
+DEMO_FORMAT = 2  # 2: with the post-processing models (RIFE, ESRGAN)
 
 LATENT_CHANNELS = 16
 LLAMA_HIDDEN = 48
@@ -198,6 +198,8 @@ def _write_demo_set(root: Path, seed: int) -> None:
     """Every component, each from its own seed so none depends on how the others drew numbers."""
     import torch
 
+    from ..post.demo import write_post_models
+
     llama_ids = _write_llama_tokenizer(component_dir(root, "tokenizer"))
     clip_vocab = _write_clip_tokenizer(component_dir(root, "tokenizer_2"))
     _write_image_processor(component_dir(root, "feature_extractor"))
@@ -213,6 +215,7 @@ def _write_demo_set(root: Path, seed: int) -> None:
         for position, (folder, write) in enumerate(models):
             torch.manual_seed(seed * len(models) + position)
             write(folder)
+    write_post_models(root, seed)
     (root / DEMO_MARKER).write_text(marker_text(seed), encoding="utf-8")
 
 

@@ -60,7 +60,22 @@ def verify_models(
     for shard in sorted(prepared.glob("*/*.safetensors")) if prepared.is_dir() else []:
         problems.extend(Problem(f"saved form {shard.parent.name}", shard, f"{d} (it is made again on the next load "
                                 "once deleted)") for d in _check_file(models_dir, shard, False))
+    problems.extend(_post_models(models_dir, on_file))
     return list(dict.fromkeys(problems))  # shared components are met once per variant
+
+
+def _post_models(models_dir: Path, on_file: Callable[[Path], None] | None) -> list[Problem]:
+    """The optional RIFE / upscaler files (engine/post/files.py) that are present."""
+    from ..post.files import file_problem, present_files
+
+    problems = []
+    for path in present_files(models_dir):
+        if on_file is not None:
+            on_file(path)
+        detail = file_problem(path)
+        if detail:
+            problems.append(Problem("finishing models", path, detail))
+    return problems
 
 
 def _component_files(models_dir: Path, name: str, variant: str) -> list[Path]:
