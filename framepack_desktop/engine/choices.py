@@ -64,6 +64,14 @@ MEMORY_MODES = Registry("memory mode", (
     Choice("model_offload", "Offload models"),
     Choice("group_offload", "Offload layer groups (least VRAM)"),
 ))
+# What a text-only video (no start image) starts from (engine/backgrounds.py draws them).
+BACKGROUNDS = Registry("background", (
+    Choice("black", "Black"),
+    Choice("white", "White"),
+    Choice("grey", "Grey"),
+    Choice("green", "Green screen"),
+    Choice("noise", "Noise"),
+))
 RESOLUTIONS = (320, 480, 640, 720)
 # Seeds a window or a redo draws: what a CPU generator's 31-bit seed holds in every tool people share seeds with.
 SEED_MIN, SEED_MAX = 0, 2 ** 31 - 1

@@ -92,7 +92,8 @@ def encode_image_embeds(image_encoder, processor, pixels: torch.Tensor) -> torch
 
 @torch.no_grad()
 def encode_latent(vae, pixels: torch.Tensor) -> torch.Tensor:
-    """One latent frame of a [1, 3, 1, H, W] image: the posterior's mean, times the scaling factor.
+    """The latents of [1, 3, T, H, W] frames (one latent frame for an image, (T - 1) / 4 + 1 for a
+    clip): the posterior's mean, times the scaling factor.
 
     The original samples the posterior with the global RNG; the mean is deterministic, so the same
     job gives the same video, and the real VAE's posterior is narrow enough that nothing is lost.

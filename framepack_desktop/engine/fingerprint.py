@@ -21,7 +21,7 @@ from pathlib import Path
 from .job import CHANGES, DIGEST, FRAMES, LATENTS, NEITHER, Job
 
 
-DIGEST_KINDS = ("value", "if_changed", "file", "section", "extension")
+DIGEST_KINDS = ("value", "if_changed", "file", "new_file", "section", "extension")
 
 
 def unclassified_fields(cls: type = Job) -> list[str]:
@@ -57,12 +57,17 @@ def settings_digest(job: Job, extended_timeline: str = "") -> str:
     data = {f.name: getattr(job, f.name) for f in latent_fields("value")}
     data.update({f.name: getattr(job, f.name) for f in latent_fields("if_changed") if getattr(job, f.name) != f.default})
     data.update({f.name: _file_digest(getattr(job, f.name)) for f in latent_fields("file")})
+    data.update({f.name: _file_digest(getattr(job, f.name)) for f in latent_fields("new_file") if getattr(job, f.name)})
     if job.extend_from:
         data["extend"] = extended_timeline
+    if job.continues:
         data.update({f.name: getattr(job, f.name) for f in latent_fields("extension") if f.name != "extend_from"})
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def link(previous: str, section: int, seed: int, prompt: str) -> str:
-    """One section's fingerprint: the one sampled before it, its time index, seed and prompt."""
-    return hashlib.sha256(json.dumps([previous, section, seed, prompt]).encode()).hexdigest()
+def link(previous: str, section: int, seed: int, prompt: str, anchor: str | None = None) -> str:
+    """One section's fingerprint: the one sampled before it, its time index, seed and prompt, and
+    the image of the keyframe that anchors it (`anchor`, a path; None: the start image, which the
+    root already holds, so sections without keyframes keep the fingerprints they always had)."""
+    parts = [previous, section, seed, prompt] + ([_file_digest(anchor)] if anchor else [])
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()

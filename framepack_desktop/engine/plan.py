@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import fingerprint
 from .job import Job
-from .sampling.order import frames_of, latents_of, sampling_orders
+from .sampling.order import frames_of, sampling_orders
 from .sampling.prompts import prompts_for_sections
 
 
@@ -29,6 +29,7 @@ class SectionPlan:
     end_frame: int        # one past its last frame
     prompt: str
     seed: int
+    anchor: str | None = None   # the keyframe image anchoring it; None: the start image
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ class Plan:
     def sections(self) -> tuple[SectionPlan, ...]:
         """Every section, in time order."""
         job, orders = self.job, self.orders
-        return tuple(SectionPlan(s, orders.index(s), *job.section_frames(s), self.prompts[s], job.seed_for(s))
-                     for s in range(job.num_sections))
+        anchors = section_anchors(job)
+        return tuple(SectionPlan(s, orders.index(s), *job.section_frames(s), self.prompts[s], job.seed_for(s),
+                                 anchors[s]) for s in range(job.num_sections))
 
     @property
     def in_sampling_order(self) -> tuple[SectionPlan, ...]:
@@ -70,13 +72,12 @@ class Plan:
     def decoded_spans(self) -> list[tuple[int, int]]:
         """The frame range the frame store holds after k entries of decoded.json, for each k.
 
-        An extension's first entry is the old video's frames; then every section adds its window
-        after them. F1 grows forwards from the start latent; the original backwards from the end.
+        A continued video's first entry is the old video's frames; then every section adds its
+        window after them. F1 grows forwards from the start latent; the original backwards from the end.
         """
         job, w, n = self.job, self.job.window, self.job.num_sections
-        if job.extend_from:
-            first = latents_of(job.extend_frames)
-            return [(0, 0)] + [(0, frames_of(first + k * w)) for k in range(n + 1)]
+        if job.continues:
+            return [(0, 0)] + [(0, job.extend_frames + 4 * w * k) for k in range(n + 1)]
         if job.variant == "f1":
             return [(0, 0)] + [(0, frames_of(1 + k * w)) for k in range(1, n + 1)]
         counts = [k * w + (1 if k == n else 0) for k in range(1, n + 1)]
@@ -104,7 +105,7 @@ class Plan:
     @cached_property
     def prints(self) -> dict[int, str]:
         """Fingerprint per time index, chained in sampling order."""
-        return _chain(self.root, self.job, self.orders, list(self.prompts))
+        return _chain(self.root, self.job, self.orders, list(self.prompts), section_anchors(self.job))
 
     @property
     def last_print(self) -> str:
@@ -123,10 +124,27 @@ def section_prompts(job: Job) -> list[str]:
     return prompts_for_sections(job.prompt, starts, job.section_prompts)
 
 
-def _chain(root: str, job: Job, orders: list[int], prompts: list[str]) -> dict[int, str]:
+def section_anchors(job: Job) -> list[str | None]:
+    """Each section's keyframe image (time index), None where the start image anchors it.
+
+    A keyframe belongs to the section holding its time; it anchors that section and the later
+    ones up to the next keyframe (eichi's method, DESIGN.md section 4). Of two keyframes in one
+    section the later one wins.
+    """
+    out: list[str | None] = [None] * job.num_sections
+    span = 4 * job.window
+    for t, image in sorted(job.keyframes.items()):
+        first = min(int(round(t * job.fps, 6) // span), job.num_sections - 1)
+        out[first:] = [image] * (job.num_sections - first)
+    return out
+
+
+def _chain(root: str, job: Job, orders: list[int], prompts: list[str],
+           anchors: list[str | None] | None = None) -> dict[int, str]:
     previous, out = root, {}
     for section in orders:
-        previous = fingerprint.link(previous, section, job.seed_for(section), prompts[section])
+        anchor = anchors[section] if anchors else None
+        previous = fingerprint.link(previous, section, job.seed_for(section), prompts[section], anchor)
         out[section] = previous
     return out
 
@@ -148,7 +166,7 @@ def job_fingerprint(job: Job) -> str:
 
 def section_fingerprints(job: Job, orders: list[int], prompts: list[str]) -> dict[int, str]:
     """Fingerprint per time index of `job` sampled in `orders` with `prompts` (per time index)."""
-    return _chain(job_fingerprint(job), job, orders, prompts)
+    return _chain(job_fingerprint(job), job, orders, prompts, section_anchors(job))
 
 
 def timeline_fingerprint(job: Job) -> str:
