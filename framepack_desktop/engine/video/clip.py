@@ -40,9 +40,12 @@ class Clip:
         """Frames [start, end) at the clip's rate, uint8 H x W x 3 RGB, upright."""
         end = self.frames if end is None else min(end, self.frames)
         with _open(self.path) as container:
+            stream = container.streams.video[0]
+            # timestamps are rounded to the container's clock (MKV and WebM: milliseconds)
+            slack = max(_EPS, float(stream.time_base or 0))
             shown, pixels, i = None, None, start
-            for when, frame in _timed_frames(container, container.streams.video[0]):
-                while shown is not None and i < end and when > i / self.fps + _EPS:
+            for when, frame in _timed_frames(container, stream):
+                while shown is not None and i < end and when > i / self.fps + slack:
                     pixels = _upright(shown, self.rotation) if pixels is None else pixels
                     yield pixels
                     i += 1
@@ -64,7 +67,7 @@ def open_clip(path: str | os.PathLike, fps: float) -> Clip:
         raise BadVideo(f"{path} is an image, not a video: give it with --image (or drop it on the image zone).")
     with _open(path) as container:
         if not container.streams.video:
-            raise BadVideo(f"{path} has no video stream (only {_kinds(container)}): choose a file with a picture track.")
+            raise BadVideo(f"{path} has no video stream{_kinds(container)}: choose a file with a picture track.")
         stream = container.streams.video[0]
         first, duration = None, 0.0
         try:
@@ -72,6 +75,8 @@ def open_clip(path: str | os.PathLike, fps: float) -> Clip:
                 if first is None:
                     first = frame
                 duration = when + _frame_seconds(frame, stream)
+        except av.error.EOFError:
+            pass  # the container ends before any frame: reported as no frames just below
         except av.error.FFmpegError as e:
             raise _damaged(path, e) from e
         if first is None:
@@ -103,7 +108,7 @@ def _is_image(path: Path) -> bool:
 
 def _kinds(container: av.container.InputContainer) -> str:
     kinds = sorted({s.type for s in container.streams})
-    return ", ".join(kinds) if kinds else "nothing"
+    return f" (only {', '.join(kinds)})" if kinds else ""
 
 
 def _timed_frames(container, stream) -> Iterator[tuple[float, av.VideoFrame]]:
