@@ -6,6 +6,8 @@ drag anywhere to move the playhead (`seekRequested`), also while the engine is g
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, QSizeF, Qt, Signal
 from PySide6.QtGui import QContextMenuEvent, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
@@ -106,9 +108,11 @@ class TimelineView(QWidget):
         fps = self.model.fps or 30
         state = {SAMPLING: f"sampling, step {s.step}/{s.steps}", DONE: "done"}.get(s.state, s.state)
         takes = f"\n{s.takes} takes: right-click to keep another" if s.takes > 1 else ""
+        keyframe = f"\nKeyframe: {Path(s.anchor).name}" if s.anchor else ""
+        origin = f"\n{self.model.origin}" if self.model.origin and s.section == 0 else ""
         return (f"Section {s.section + 1}: {s.start_frame / fps:.1f}–{s.end_frame / fps:.1f} s\n"
                 f"Sampled {s.order + 1} of {len(self.model.sections)} · {state} · seed {s.seed}\n"
-                f"Prompt: {s.prompt}{takes}")
+                f"Prompt: {s.prompt}{keyframe}{takes}{origin}")
 
     # ----- painting -----
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -123,6 +127,9 @@ class TimelineView(QWidget):
             p.end()
             return
         self._paint_ruler(p, rows["ruler"])
+        if self.model.origin:  # a text-only video or a continued clip says so where its frames begin
+            p.setPen(pal.color("text_dim"))
+            p.drawText(rows["ruler"], Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.model.origin)
         for s in self.model.sections:
             self._paint_block(p, rows["blocks"], s)
         self._paint_ready(p, rows["ready"])
