@@ -69,14 +69,11 @@ def open_clip(path: str | os.PathLike, fps: float) -> Clip:
         if not container.streams.video:
             raise BadVideo(f"{path} has no video stream{_kinds(container)}: choose a file with a picture track.")
         stream = container.streams.video[0]
-        first, duration = None, 0.0
         try:
-            for when, frame in _timed_frames(container, stream):
-                if first is None:
-                    first = frame
-                duration = when + _frame_seconds(frame, stream)
+            first = next((frame for _, frame in _timed_frames(container, stream)), None)
+            duration = _duration(container, stream) if first is not None else 0.0
         except av.error.EOFError:
-            pass  # the container ends before any frame: reported as no frames just below
+            first = None  # the container ends before any frame: reported as no frames just below
         except av.error.FFmpegError as e:
             raise _damaged(path, e) from e
         if first is None:
@@ -120,12 +117,20 @@ def _timed_frames(container, stream) -> Iterator[tuple[float, av.VideoFrame]]:
         yield when - t0, frame
 
 
-def _frame_seconds(frame: av.VideoFrame, stream) -> float:
-    """How long a frame stays on screen: its own duration, else one period of the average rate."""
-    if frame.duration and frame.time_base:
-        return float(frame.duration * frame.time_base)
+def _duration(container, stream) -> float:
+    """Seconds from the first frame's start to the last one's end, from the packets' timestamps
+    (no decoding: a long clip is measured in a moment)."""
+    container.seek(0)
     rate = stream.average_rate or stream.guessed_rate
-    return 1 / float(rate) if rate else 1 / 30
+    period = 1 / float(rate) if rate else 1 / 30
+    first = end = None
+    for packet in container.demux(stream):
+        if packet.pts is None or not packet.size:
+            continue
+        when = float(packet.pts * packet.time_base)
+        first = when if first is None else min(first, when)
+        end = max(end or when, when + (float(packet.duration * packet.time_base) if packet.duration else period))
+    return 0.0 if first is None else end - first
 
 
 def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
