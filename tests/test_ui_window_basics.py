@@ -92,14 +92,18 @@ def test_dropping_an_mp4_made_by_the_app_loads_its_settings(open_window, tmp_pat
     video = tmp_path / "v.mp4"
     write_mp4(video, [np.zeros((32, 32, 3), np.uint8)] * 3, 32, 32, metadata=job.to_json())
     w = open_window()
+    asked = []
+    w.ask_video_use = lambda name: asked.append(name) or "settings"     # ours: settings or continue, asked
     w.handle_drop(urls(video))
+    assert asked == ["v.mp4"]
     v = w.sidebar.settings.values()
     assert (v["seconds"], v["variant"], v["seed"], v["steps"], v["teacache"]) == (3.5, "f1", 4242, 9, 0.1)
     assert w.sidebar.prompt.text() == job.prompt and w.sidebar.start.path == src
     plain = tmp_path / "plain.mp4"
     write_mp4(plain, [np.zeros((32, 32, 3), np.uint8)] * 3, 32, 32)
+    w.work.ask_continuation = lambda name: asked.append(name)           # any other video: continue it
     w.handle_drop(urls(plain))
-    assert "only videos made by this app" in w.stage.banner.message
+    assert asked == ["v.mp4", "plain.mp4"] and not w.controller.running
 
 
 def test_queue_edits_persist_across_a_restart(open_window, paths, tmp_path):

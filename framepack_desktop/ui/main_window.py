@@ -28,6 +28,7 @@ from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecod
 from ..engine.job import Job
 from ..engine.plan import Plan
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
+from ..engine.video.mp4 import read_job_metadata
 from ..engine.jobfile import read_job
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
 from . import theme
@@ -52,6 +53,7 @@ from .worker import RunJob
 log = logging.getLogger(__name__)
 TITLE = "FramePack Desktop"
 JOB_SUFFIXES = {".mp4", ".json"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".m4v", ".avi"}  # any of them can be continued
 REFRESH_MS = 33
 
 
@@ -520,7 +522,7 @@ class MainWindow(QMainWindow):
     # ----- drops and paste -----
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
         mime = e.mimeData()
-        if is_image_drop(mime) or any(p.suffix.lower() in JOB_SUFFIXES for p in local_files(mime)):
+        if is_image_drop(mime) or any(p.suffix.lower() in JOB_SUFFIXES | VIDEO_SUFFIXES for p in local_files(mime)):
             e.acceptProposedAction()
 
     def dropEvent(self, e: QDropEvent) -> None:
@@ -528,11 +530,39 @@ class MainWindow(QMainWindow):
         e.acceptProposedAction()
 
     def handle_drop(self, mime: QMimeData) -> None:
-        jobs = [p for p in local_files(mime) if p.suffix.lower() in JOB_SUFFIXES]
+        files = local_files(mime)
+        jobs = [p for p in files if p.suffix.lower() == ".json"]
+        videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
         if jobs:
             self.load_job_file(jobs[0])
+        elif videos:
+            self.drop_video(videos[0])
         else:
             self.sidebar.drop_image(mime)
+
+    def drop_video(self, path: Path) -> None:
+        """A video of ours: load its settings or continue it (asked); any other: continue it."""
+        try:
+            ours = path.suffix.lower() == ".mp4" and read_job_metadata(path) is not None
+        except UserError:
+            ours = False  # not readable as ours: continuing it says what is wrong with it
+        answer = self.ask_video_use(path.name) if ours else "continue"
+        if answer == "settings":
+            self.load_job_file(path)
+        elif answer == "continue":
+            self.work.continue_clip(path, self.form_job())
+
+    def ask_video_use(self, name: str) -> str:
+        """'settings', 'continue' or '' (cancelled) for a dropped video of ours. Tests replace this."""
+        box = QMessageBox(QMessageBox.Icon.Question, "A video made by this app",
+                          f"{name} was made by this app. Load its settings into the form, or continue the video?",
+                          QMessageBox.StandardButton.Cancel, self)
+        settings = box.addButton("Load settings", QMessageBox.ButtonRole.AcceptRole)
+        go_on = box.addButton("Continue this video", QMessageBox.ButtonRole.ActionRole)
+        box.exec()
+        clicked = box.clickedButton()
+        box.deleteLater()
+        return "settings" if clicked is settings else "continue" if clicked is go_on else ""
 
     @Slot()
     def paste_image(self) -> None:
