@@ -1,6 +1,7 @@
 """The main window without generating: plan preview, drops, MP4 settings, queue and state persistence,
 crash reporting. The generation itself is in test_ui_main_window.py."""
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -233,3 +234,16 @@ def test_run_gui_preloads_the_model_libraries_and_offers_only_what_this_computer
     compile_problem, fp8_problem = speed.support()
     assert compile_enabled == (compile_problem is None)
     assert not fp8_box.isEnabled() and fp8_problem in fp8_box.toolTip()  # this machine has no GPU
+
+
+def test_several_images_dropped_at_once_become_one_queued_job_each(open_window, tmp_path):
+    w = open_window()
+    w.sidebar.prompt.set_text("turns around")
+    files = [image(tmp_path / f"{name}.png") for name in ("dog", "cat", "owl")]
+    w.handle_drop(urls(*files))
+    queued = w.controller.queue.jobs
+    assert [j.image for j in queued] == files and not w.controller.running
+    assert [j.prompt for j in queued] == ["turns around"] * 3
+    names = [Path(j.output).name for j in queued]
+    assert names == sorted(names) and names[0].endswith("-1-dog.mp4") and names[2].endswith("-3-owl.mp4")
+    assert w.sidebar.start.path == files[0]

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget,
 )
 
+from ..engine.batch import batch_jobs
 from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.errors import BadSettings, UserError
 from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, Status, StepProgress
@@ -29,6 +30,7 @@ from ..engine.job import Job
 from ..engine.plan import Plan
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
 from ..engine.video.mp4 import read_job_metadata
+from ..engine.images import load_image
 from ..engine.jobfile import read_job
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
 from . import theme
@@ -37,7 +39,7 @@ from .desktop import Desktop
 from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
 from .history_panel import HistoryPanel
-from .image_drop import is_image_drop, local_files
+from .image_drop import IMAGE_SUFFIXES, is_image_drop, local_files
 from .models_dialog import ModelsDialog
 from .background import Tasks
 from .never_lose_work import NeverLoseWork
@@ -533,12 +535,34 @@ class MainWindow(QMainWindow):
         files = local_files(mime)
         jobs = [p for p in files if p.suffix.lower() == ".json"]
         videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
+        images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
         if jobs:
             self.load_job_file(jobs[0])
         elif videos:
             self.drop_video(videos[0])
+        elif len(images) > 1:
+            self.queue_images(images)
         else:
             self.sidebar.drop_image(mime)
+
+    def queue_images(self, images: list[Path]) -> None:
+        """Several images dropped at once: a batch, one queued job each with the form's settings,
+        named so they sort (engine/batch.py); the first image stays in the form."""
+        try:
+            for image in images:
+                load_image(image)           # a bad file is named now, not when its turn comes
+        except UserError as e:
+            self.show_error(str(e))
+            return
+        if not self.sidebar.start.load(str(images[0])):
+            return
+        job = self._job_or_error()
+        if job is None:
+            return
+        for each in batch_jobs(job, [str(p) for p in images]):
+            self.controller.enqueue(each)
+        self.tabs.setCurrentWidget(self.queue_panel)
+        self.status_text.setText(f"Added {len(images)} jobs to the queue, one per image")
 
     def drop_video(self, path: Path) -> None:
         """A video of ours: load its settings or continue it (asked); any other: continue it."""
