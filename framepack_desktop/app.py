@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--background", help="text only (no image): start from " + _options(BACKGROUNDS.names, "black"))
     r.add_argument("--keyframe", dest="keyframes", action="append", metavar="TIME=IMAGE",
                    help="steer the video towards IMAGE from TIME seconds on (original model; repeatable)")
+    r.add_argument("--prompt-blend", dest="prompt_blend", type=int, metavar="N",
+                   help="blend a timed prompt into the next over N sections instead of switching at once")
     r.add_argument("--prompts", dest="prompts_file", help="a text file, one prompt per line: a batch, one job each")
     r.add_argument("--seeds", type=int, help="N variations (seeds seed .. seed+N-1): a batch, one job each")
     r.add_argument("--prompt", help="prompt; lines like '[2.5s] turns around' change it over time")

@@ -48,6 +48,13 @@ class PromptEmbeds:
         }
 
 
+def blend_prompt_embeds(old: PromptEmbeds, new: PromptEmbeds, old_weight: float) -> PromptEmbeds:
+    """A prompt part way from `old` to `new` (prompt blending): both texts' embeddings and pooled
+    vectors mixed linearly, attending to the tokens of either."""
+    mix = lambda a, b: old_weight * a + (1 - old_weight) * b  # noqa: E731
+    return PromptEmbeds(mix(old.llama, new.llama), torch.maximum(old.mask, new.mask), mix(old.pooled, new.pooled))
+
+
 def template_crop(tokenizer) -> int:
     """How many leading tokens of the templated prompt belong to the template."""
     if len(tokenizer) >= REAL_LLAMA_VOCAB:

@@ -40,7 +40,7 @@ def latent_fields(kind: str) -> tuple[dataclasses.Field, ...]:
     return tuple(f for f in dataclasses.fields(Job) if f.metadata.get(CHANGES) == LATENTS and f.metadata[DIGEST] == kind)
 
 
-def _file_digest(path: str | None) -> str:
+def file_digest(path: str | None) -> str:
     if not path:
         return ""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -56,8 +56,8 @@ def settings_digest(job: Job, extended_timeline: str = "") -> str:
     """
     data = {f.name: getattr(job, f.name) for f in latent_fields("value")}
     data.update({f.name: getattr(job, f.name) for f in latent_fields("if_changed") if getattr(job, f.name) != f.default})
-    data.update({f.name: _file_digest(getattr(job, f.name)) for f in latent_fields("file")})
-    data.update({f.name: _file_digest(getattr(job, f.name)) for f in latent_fields("new_file") if getattr(job, f.name)})
+    data.update({f.name: file_digest(getattr(job, f.name)) for f in latent_fields("file")})
+    data.update({f.name: file_digest(getattr(job, f.name)) for f in latent_fields("new_file") if getattr(job, f.name)})
     if job.extend_from:
         data["extend"] = extended_timeline
     if job.continues:
@@ -65,9 +65,8 @@ def settings_digest(job: Job, extended_timeline: str = "") -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def link(previous: str, section: int, seed: int, prompt: str, anchor: str | None = None) -> str:
+def link(previous: str, section: int, seed: int, prompt: str, extra: tuple = ()) -> str:
     """One section's fingerprint: the one sampled before it, its time index, seed and prompt, and
-    the image of the keyframe that anchors it (`anchor`, a path; None: the start image, which the
-    root already holds, so sections without keyframes keep the fingerprints they always had)."""
-    parts = [previous, section, seed, prompt] + ([_file_digest(anchor)] if anchor else [])
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+    what else steers that section alone (`extra`: its keyframe's digest, the prompt it blends from);
+    empty for a plain section, so sections keep the fingerprints they always had."""
+    return hashlib.sha256(json.dumps([previous, section, seed, prompt, *extra]).encode()).hexdigest()

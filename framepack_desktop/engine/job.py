@@ -108,6 +108,9 @@ class Job:
     # Keyframes (original model, eichi's method): time in seconds -> image; the image is the anchor
     # of the section holding that time and of the later ones up to the next keyframe (plan.py).
     keyframes: dict[float, str] = latents("section", factory=dict)
+    # Prompt blending: over this many sections after a timed prompt's change, the text embeddings
+    # move from the previous prompt to the new one instead of switching at once (0: a hard switch).
+    prompt_blend: int = latents("section", 0)
 
     # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
     @property
@@ -192,6 +195,8 @@ class Job:
                       "out the image.")
         if self.video and self.extend_frames < 1:
             raise bad("A video to continue needs its frame count: build the job with video_job().")
+        if not 0 <= self.prompt_blend <= 20:
+            raise bad(f"Prompt blending must be between 0 and 20 sections (got {self.prompt_blend}).")
         if self.context_frames < 0:
             raise bad(f"Context frames must be 0 (as many as the history holds) or more (got {self.context_frames}).")
         BACKGROUNDS.check(self.background)

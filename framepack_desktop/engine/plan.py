@@ -30,6 +30,7 @@ class SectionPlan:
     prompt: str
     seed: int
     anchor: str | None = None   # the keyframe image anchoring it; None: the start image
+    blend: tuple[str, float] | None = None  # (the prompt it fades from, that prompt's weight)
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ class Plan:
     def sections(self) -> tuple[SectionPlan, ...]:
         """Every section, in time order."""
         job, orders = self.job, self.orders
-        anchors = section_anchors(job)
+        anchors, blends = section_anchors(job), section_blends(job, self.prompts)
         return tuple(SectionPlan(s, orders.index(s), *job.section_frames(s), self.prompts[s], job.seed_for(s),
-                                 anchors[s]) for s in range(job.num_sections))
+                                 anchors[s], blends[s]) for s in range(job.num_sections))
 
     @property
     def in_sampling_order(self) -> tuple[SectionPlan, ...]:
@@ -105,7 +106,7 @@ class Plan:
     @cached_property
     def prints(self) -> dict[int, str]:
         """Fingerprint per time index, chained in sampling order."""
-        return _chain(self.root, self.job, self.orders, list(self.prompts), section_anchors(self.job))
+        return _chain(self.root, self.job, self.orders, list(self.prompts))
 
     @property
     def last_print(self) -> str:
@@ -139,12 +140,35 @@ def section_anchors(job: Job) -> list[str | None]:
     return out
 
 
-def _chain(root: str, job: Job, orders: list[int], prompts: list[str],
-           anchors: list[str | None] | None = None) -> dict[int, str]:
-    previous, out = root, {}
+def section_blends(job: Job, prompts: tuple[str, ...] | list[str]) -> list[tuple[str, float] | None]:
+    """Each section's prompt blend (time index): (the prompt before the change, its weight), or None.
+
+    Where the prompt changes at section b, sections b .. b+N-1 (N = `job.prompt_blend`, as long as
+    the new prompt lasts) weigh the old prompt N/(N+1), (N-1)/(N+1) ... 1/(N+1): the change starts
+    at its timestamp and is complete N sections later.
+    """
+    n, blend = len(prompts), job.prompt_blend
+    out: list[tuple[str, float] | None] = [None] * n
+    for b in range(1, n if blend > 0 else 0):
+        if prompts[b] == prompts[b - 1]:
+            continue
+        for k in range(blend):
+            if b + k >= n or prompts[b + k] != prompts[b]:
+                break
+            out[b + k] = (prompts[b - 1], 1 - (k + 1) / (blend + 1))
+    return out
+
+
+def _links(job: Job, prompts: list[str]) -> list[tuple]:
+    """What steers each section beyond its seed and prompt, as it enters its link."""
+    anchors, blends = section_anchors(job), section_blends(job, prompts)
+    return [((fingerprint.file_digest(a),) if a else ()) + (tuple(b) if b else ()) for a, b in zip(anchors, blends)]
+
+
+def _chain(root: str, job: Job, orders: list[int], prompts: list[str]) -> dict[int, str]:
+    previous, out, extras = root, {}, _links(job, prompts)
     for section in orders:
-        anchor = anchors[section] if anchors else None
-        previous = fingerprint.link(previous, section, job.seed_for(section), prompts[section], anchor)
+        previous = fingerprint.link(previous, section, job.seed_for(section), prompts[section], extras[section])
         out[section] = previous
     return out
 
@@ -166,7 +190,7 @@ def job_fingerprint(job: Job) -> str:
 
 def section_fingerprints(job: Job, orders: list[int], prompts: list[str]) -> dict[int, str]:
     """Fingerprint per time index of `job` sampled in `orders` with `prompts` (per time index)."""
-    return _chain(job_fingerprint(job), job, orders, prompts, section_anchors(job))
+    return _chain(job_fingerprint(job), job, orders, prompts)
 
 
 def timeline_fingerprint(job: Job) -> str:

@@ -34,7 +34,7 @@ import torch
 
 from . import events as ev
 from .atomic import atomic_write_text
-from .conditioning import PromptEmbeds, blend_image_embeds, encode_image_embeds, encode_latent
+from .conditioning import PromptEmbeds, blend_image_embeds, blend_prompt_embeds, encode_image_embeds, encode_latent
 from .errors import JobCancelled, OutputNotWritable, UserError
 from .history_seed import HistorySeed, history_seed
 from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
@@ -87,6 +87,13 @@ class Conditioning:
     start_latent: torch.Tensor
     end_latent: torch.Tensor | None
     keyframe_latents: dict[str, torch.Tensor]
+
+    def prompt(self, section: SectionPlan) -> PromptEmbeds:
+        """A section's prompt embeds: its own, or part way from the previous prompt (blending)."""
+        if section.blend is None:
+            return self.embeds[section.prompt]
+        old, weight = section.blend
+        return blend_prompt_embeds(self.embeds[old], self.embeds[section.prompt], weight)
 
     def anchor(self, section: SectionPlan) -> torch.Tensor:
         """The latent in a section's start ("pre") slot: its keyframe's, else the start image's."""
@@ -308,7 +315,7 @@ class _JobRun:
             section,
             self.variant.context(section.order, n, job.window, history, cond.anchor(section), cond.end_latent),
             section_noise(section.seed, self.plan.noise_draw(section.section), shape),
-            cond.embeds[section.prompt],
+            cond.prompt(section),
             cond.embeds[job.negative_prompt] if job.cfg != 1 else None,
             cond.image_embeds,
             steps_left,
