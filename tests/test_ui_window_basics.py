@@ -247,3 +247,31 @@ def test_several_images_dropped_at_once_become_one_queued_job_each(open_window, 
     names = [Path(j.output).name for j in queued]
     assert names == sorted(names) and names[0].endswith("-1-dog.mp4") and names[2].endswith("-3-owl.mp4")
     assert w.sidebar.start.path == files[0]
+
+
+def test_an_image_dropped_on_the_timeline_is_a_keyframe_and_right_click_removes_it(open_window, tmp_path):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QContextMenuEvent, QDropEvent
+
+    w = open_window()
+    w.resize(1200, 800)
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.settings.seconds.setValue(5)                  # original, 4 sections of 1.2 s
+    w.sidebar.prompt.set_text("walks")
+    w.update_plan()
+    tl = w.stage.timeline
+    pose = image(tmp_path / "pose.png")
+    x = tl.x_of(w.model.num_frames * 0.6)
+    mime = urls(pose)                                       # the event does not own it: keep it alive
+    drop = QDropEvent(QPointF(x, tl._rows()["blocks"].center().y()), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    tl.dropEvent(drop)
+    w.update_plan()
+    (seconds, path), = w.keyframes.items.items()
+    assert path == pose and abs(seconds - 0.6 * w.model.num_frames / 30) < 0.05
+    assert [s.anchor for s in w.model.sections] == [None, None, pose, pose]   # its section and the later ones
+    assert w.form_job().keyframes == {seconds: pose} and w.model.keyframes == {seconds: pose}
+    marker = tl.markers.rects(w.model.keyframes, tl._x_of_seconds, tl._rows()["blocks"])[seconds].center().toPoint()
+    tl.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Mouse, marker, tl.mapToGlobal(marker)))
+    w.update_plan()
+    assert w.keyframes.items == {} and [s.anchor for s in w.model.sections] == [None] * 4

@@ -40,6 +40,7 @@ from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
 from .history_panel import HistoryPanel
 from .image_drop import IMAGE_SUFFIXES, is_image_drop, local_files
+from .keyframes import KeyframeList
 from .models_dialog import ModelsDialog
 from .background import Tasks
 from .never_lose_work import NeverLoseWork
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self.plan_timer.setInterval(150)
         self.plan_timer.timeout.connect(self.update_plan)
         self.tasks = Tasks(self)            # slow disk work, off the GUI thread
+        self.keyframes = KeyframeList(self)  # part of the form, placed on the timeline
         self.work = NeverLoseWork(self, self.model, self.controller, self.playback, self.tasks,
                                   lambda: self.settings.output_folder(self.paths), paths.inputs_dir, self._models_ready)
 
@@ -134,6 +136,9 @@ class MainWindow(QMainWindow):
         sb.stopRequested.connect(self.stop)
         sb.enqueueRequested.connect(self.enqueue)
         sb.formChanged.connect(self._form_changed)
+        st.keyframeDropped.connect(self.keyframes.place)
+        st.keyframeRemoveRequested.connect(self.keyframes.remove)
+        self.keyframes.changed.connect(self._form_changed)
         sb.errorRaised.connect(self.show_error)
         st.seekRequested.connect(self.user_seek)
         st.stepRequested.connect(self._step)
@@ -209,7 +214,8 @@ class MainWindow(QMainWindow):
 
     def form_job(self, output: str = "") -> Job:
         """The Job the form describes (not validated)."""
-        return Job(output=output, models=self.settings.models_dir or "demo", **self.sidebar.form_values())
+        return Job(output=output, models=self.settings.models_dir or "demo", keyframes=self.keyframes.items,
+                   **self.sidebar.form_values())
 
     @Slot()
     def update_plan(self) -> None:
@@ -486,6 +492,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def apply_job(self, job: Job) -> None:
         missing = self.sidebar.load_job(job)
+        self.keyframes.load(job.keyframes)
         if missing:
             self.show_error(f"These images of the loaded job no longer exist: {', '.join(missing)}. "
                             "Drop them again to reuse the settings.")

@@ -102,6 +102,11 @@ class TimelineModel:
         self.revision += 1
 
     @property
+    def keyframes(self) -> dict[float, str]:
+        """The shown job's keyframes (seconds -> image), drawn on their sections."""
+        return dict(self.job.keyframes) if self.job is not None else {}
+
+    @property
     def origin(self) -> str:
         """What the video starts from, when it is not a start image (shown on the timeline)."""
         job = self.job
