@@ -20,7 +20,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .engine.choices import MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, STEP_CACHES, VARIANTS
+from .engine.choices import BACKGROUNDS, MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, STEP_CACHES, VARIANTS
 
 EXIT_OK, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 130
 
@@ -46,7 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("render", help="generate a video headless")
     r.add_argument("--from", dest="from_file", help="take the settings of a video (MP4) or job JSON made by this app")
-    r.add_argument("--image", help="start image")
+    r.add_argument("--image", action="append",
+                   help="start image; a folder or several --image make a batch (one job each)")
+    r.add_argument("--video", help="continue this video (MP4, MOV, WebM, MKV...) with the F1 model")
+    r.add_argument("--context-frames", dest="context_frames", type=int,
+                   help="how many of the video's last frames the model sees (default: as many as its history holds, 73)")
+    r.add_argument("--no-join", dest="join", action="store_false", default=None,
+                   help="write only the new part, not the video followed by it")
+    r.add_argument("--background", help="text only (no image): start from " + _options(BACKGROUNDS.names, "black"))
+    r.add_argument("--keyframe", dest="keyframes", action="append", metavar="TIME=IMAGE",
+                   help="steer the video towards IMAGE from TIME seconds on (original model; repeatable)")
+    r.add_argument("--prompt-blend", dest="prompt_blend", type=int, metavar="N",
+                   help="blend a timed prompt into the next over N sections instead of switching at once")
+    r.add_argument("--prompts", dest="prompts_file", help="a text file, one prompt per line: a batch, one job each")
+    r.add_argument("--seeds", type=int, help="N variations (seeds seed .. seed+N-1): a batch, one job each")
     r.add_argument("--prompt", help="prompt; lines like '[2.5s] turns around' change it over time")
     r.add_argument("--end-image", dest="end_image", help="optional end image (original model only)")
     r.add_argument("--negative-prompt", dest="negative_prompt")
@@ -146,16 +159,38 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_FAILED
 
 
-def _job_from_args(args):
+def _keyframes(specs: list[str] | None) -> dict[float, str]:
+    from .engine.errors import BadSettings
+
+    out = {}
+    for spec in specs or []:
+        time, sep, image = spec.partition("=")
+        try:
+            out[float(time)] = image
+        except ValueError:
+            sep = ""
+        if not sep or not image:
+            raise BadSettings(f"--keyframe '{spec}' is not TIME=IMAGE: write e.g. --keyframe 2.5=pose.png.")
+    return out
+
+
+def _jobs_from_args(args) -> list:
+    """The jobs a render command asks for: one, or a batch (several images, prompts or seeds)."""
+    from .engine.any_video import video_job
+    from .engine.batch import batch_jobs, images_of, read_prompts
     from .engine.errors import BadSettings
     from .engine.job import Job
     from .engine.jobfile import read_job
 
-    given = {k: v for k, v in vars(args).items() if k not in ("command", "from_file") and v is not None}
+    batch = ("command", "from_file", "image", "keyframes", "prompts_file", "seeds")
+    given = {k: v for k, v in vars(args).items() if k not in batch and v is not None}
+    if args.keyframes:
+        given["keyframes"] = _keyframes(args.keyframes)
     if "lora" in given:
         from .loras_cli import loras_from_args
 
         given["loras"] = loras_from_args(given.pop("lora"))
+    prompts = read_prompts(args.prompts_file) if args.prompts_file else None
     base = read_job(Path(args.from_file)) if args.from_file else None
     # TeaCache keeps its threshold in the `teacache` field (job files from before the choice existed).
     kind = given.get("step_cache", base.step_cache if base else "teacache")
@@ -168,16 +203,33 @@ def _job_from_args(args):
             from .settings import lora_folders
 
             job = job.replace(loras=relocate(job.loras, lora_folders()))  # moved files found by hash
-        return job
-    for name in ("image", "prompt", "output"):
-        if name not in given:
-            flag = "--out" if name == "output" else f"--{name}"
-            raise BadSettings(f"{flag} is required (or take all settings from a video with --from VIDEO.mp4).")
-    return Job(**given)
+    else:
+        required = ("output",) if prompts else ("prompt", "output")
+        for name in required:
+            if name not in given:
+                flag = "--out" if name == "output" else f"--{name}"
+                raise BadSettings(f"{flag} is required (or take all settings from a video with --from VIDEO.mp4).")
+        job = Job(**{"image": "", "prompt": "", **given})
+    if job.video:
+        job = video_job(job)
+    images = images_of(args.image) if args.image else None
+    jobs = [each.validate() for each in batch_jobs(job, images, prompts, args.seeds or 1)]
+    if not any(j.image or j.video for j in jobs):
+        print(f"no start image: text only, starting from a {job.background} background", file=sys.stderr)
+    return jobs
 
 
 def _render(args) -> int:
-    return _run(_job_from_args(args))
+    jobs = _jobs_from_args(args)
+    code = EXIT_OK
+    for k, job in enumerate(jobs, start=1):
+        if len(jobs) > 1:
+            print(f"job {k} of {len(jobs)}: {job.output}", file=sys.stderr)
+        result = _run(job)
+        if result == EXIT_CANCELLED:
+            return result
+        code = max(code, result)
+    return code
 
 
 def _resume(job_dir: Path) -> int:

@@ -150,10 +150,15 @@ def test_old_teacache_jobs_load_and_keep_their_fingerprint():
         job.replace(step_cache="tea").validate()
 
 
-def test_cli_puts_each_threshold_where_its_cache_reads_it(tmp_path):
-    from framepack_desktop.app import _job_from_args, build_parser
+def test_cli_puts_each_threshold_where_its_cache_reads_it(tmp_path, make_image):
+    from framepack_desktop.app import _jobs_from_args, build_parser
 
-    base = ["render", "--image", "a.png", "--prompt", "p", "--out", "o.mp4"]
+    def _job_from_args(args):
+        (job,) = _jobs_from_args(args)
+        return job
+
+    image = make_image(tmp_path / "a.png", (64, 48))
+    base = ["render", "--image", str(image), "--prompt", "p", "--out", str(tmp_path / "o.mp4")]
     tea = _job_from_args(build_parser().parse_args(base + ["--step-cache-threshold", "0.1"]))
     assert (tea.step_cache, tea.teacache, tea.step_cache_threshold) == ("teacache", 0.1, None)
     mag_args = base + ["--step-cache", "magcache", "--step-cache-threshold", "0.1"]

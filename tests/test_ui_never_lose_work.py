@@ -298,3 +298,27 @@ def test_extend_dialog_asks_seconds_and_prompt(qtbot):
     assert d.choice() == (3.5, "the fox sits down")
     d.show()
     shoot(d, "extend-dialog.png")
+
+
+def test_a_dropped_clip_from_anywhere_is_continued_with_the_forms_settings(open_window, qtbot, out_dir, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    from clips import make_clip
+
+    clip = tmp_path / "phone.mov"
+    make_clip(clip, 20, 90, 120, fps=24, container_format="mov")
+    w = open_window()
+    w.sidebar.load_job(Job(image="", prompt="the shapes go on", output="", window=3, resolution=128, steps=2,
+                           variant="f1"))
+    asked = []
+    w.work.ask_continuation = lambda name: asked.append(name) or (0.4, "")
+    probe = Probe(w)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(clip))])
+    w.handle_drop(mime)
+    probe.wait_outcome(qtbot)
+    job = w.model.job
+    assert asked == ["phone.mov"] and job.video == str(clip) and job.prompt == "the shapes go on"
+    assert job.extend_frames == 25 and w.model.origin == "Continues phone.mov"
+    video = probe.of(ev.Finished)[0].video
+    assert Path(video) == out_dir / "phone-more.mp4" and probe_video(video).frames == 25 + 12

@@ -1,6 +1,7 @@
 """The main window without generating: plan preview, drops, MP4 settings, queue and state persistence,
 crash reporting. The generation itself is in test_ui_main_window.py."""
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,14 +93,18 @@ def test_dropping_an_mp4_made_by_the_app_loads_its_settings(open_window, tmp_pat
     video = tmp_path / "v.mp4"
     write_mp4(video, [np.zeros((32, 32, 3), np.uint8)] * 3, 32, 32, metadata=job.to_json())
     w = open_window()
+    asked = []
+    w.ask_video_use = lambda name: asked.append(name) or "settings"     # ours: settings or continue, asked
     w.handle_drop(urls(video))
+    assert asked == ["v.mp4"]
     v = w.sidebar.settings.values()
     assert (v["seconds"], v["variant"], v["seed"], v["steps"], v["teacache"]) == (3.5, "f1", 4242, 9, 0.1)
     assert w.sidebar.prompt.text() == job.prompt and w.sidebar.start.path == src
     plain = tmp_path / "plain.mp4"
     write_mp4(plain, [np.zeros((32, 32, 3), np.uint8)] * 3, 32, 32)
+    w.work.ask_continuation = lambda name: asked.append(name)           # any other video: continue it
     w.handle_drop(urls(plain))
-    assert "only videos made by this app" in w.stage.banner.message
+    assert asked == ["v.mp4", "plain.mp4"] and not w.controller.running
 
 
 def test_queue_edits_persist_across_a_restart(open_window, paths, tmp_path):
@@ -229,3 +234,44 @@ def test_run_gui_preloads_the_model_libraries_and_offers_only_what_this_computer
     compile_problem, fp8_problem = speed.support()
     assert compile_enabled == (compile_problem is None)
     assert not fp8_box.isEnabled() and fp8_problem in fp8_box.toolTip()  # this machine has no GPU
+
+
+def test_several_images_dropped_at_once_become_one_queued_job_each(open_window, tmp_path):
+    w = open_window()
+    w.sidebar.prompt.set_text("turns around")
+    files = [image(tmp_path / f"{name}.png") for name in ("dog", "cat", "owl")]
+    w.handle_drop(urls(*files))
+    queued = w.controller.queue.jobs
+    assert [j.image for j in queued] == files and not w.controller.running
+    assert [j.prompt for j in queued] == ["turns around"] * 3
+    names = [Path(j.output).name for j in queued]
+    assert names == sorted(names) and names[0].endswith("-1-dog.mp4") and names[2].endswith("-3-owl.mp4")
+    assert w.sidebar.start.path == files[0]
+
+
+def test_an_image_dropped_on_the_timeline_is_a_keyframe_and_right_click_removes_it(open_window, tmp_path):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QContextMenuEvent, QDropEvent
+
+    w = open_window()
+    w.resize(1200, 800)
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.settings.seconds.setValue(5)                  # original, 4 sections of 1.2 s
+    w.sidebar.prompt.set_text("walks")
+    w.update_plan()
+    tl = w.stage.timeline
+    pose = image(tmp_path / "pose.png")
+    x = tl.x_of(w.model.num_frames * 0.6)
+    mime = urls(pose)                                       # the event does not own it: keep it alive
+    drop = QDropEvent(QPointF(x, tl._rows()["blocks"].center().y()), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    tl.dropEvent(drop)
+    w.update_plan()
+    (seconds, path), = w.keyframes.items.items()
+    assert path == pose and abs(seconds - 0.6 * w.model.num_frames / 30) < 0.05
+    assert [s.anchor for s in w.model.sections] == [None, None, pose, pose]   # its section and the later ones
+    assert w.form_job().keyframes == {seconds: pose} and w.model.keyframes == {seconds: pose}
+    marker = tl.markers.rects(w.model.keyframes, tl._x_of_seconds, tl._rows()["blocks"])[seconds].center().toPoint()
+    tl.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Mouse, marker, tl.mapToGlobal(marker)))
+    w.update_plan()
+    assert w.keyframes.items == {} and [s.anchor for s in w.model.sections] == [None] * 4

@@ -67,6 +67,14 @@ MEMORY_MODES = Registry("memory mode", (
 # Step caches (engine/sampling/stepcache.py) and the threshold each starts from when none is given.
 STEP_CACHES = ("teacache", "magcache", "fbcache", "off")
 STEP_CACHE_DEFAULTS = {"teacache": 0.15, "magcache": 0.06, "fbcache": 0.05}
+# What a text-only video (no start image) starts from (engine/backgrounds.py draws them).
+BACKGROUNDS = Registry("background", (
+    Choice("black", "Black"),
+    Choice("white", "White"),
+    Choice("grey", "Grey"),
+    Choice("green", "Green screen"),
+    Choice("noise", "Noise"),
+))
 RESOLUTIONS = (320, 480, 640, 720)
 # Seeds a window or a redo draws: what a CPU generator's 31-bit seed holds in every tool people share seeds with.
 SEED_MIN, SEED_MAX = 0, 2 ** 31 - 1

@@ -48,6 +48,13 @@ class PromptEmbeds:
         }
 
 
+def blend_prompt_embeds(old: PromptEmbeds, new: PromptEmbeds, old_weight: float) -> PromptEmbeds:
+    """A prompt part way from `old` to `new` (prompt blending): both texts' embeddings and pooled
+    vectors mixed linearly, attending to the tokens of either."""
+    mix = lambda a, b: old_weight * a + (1 - old_weight) * b  # noqa: E731
+    return PromptEmbeds(mix(old.llama, new.llama), torch.maximum(old.mask, new.mask), mix(old.pooled, new.pooled))
+
+
 def template_crop(tokenizer) -> int:
     """How many leading tokens of the templated prompt belong to the template."""
     if len(tokenizer) >= REAL_LLAMA_VOCAB:
@@ -92,7 +99,8 @@ def encode_image_embeds(image_encoder, processor, pixels: torch.Tensor) -> torch
 
 @torch.no_grad()
 def encode_latent(vae, pixels: torch.Tensor) -> torch.Tensor:
-    """One latent frame of a [1, 3, 1, H, W] image: the posterior's mean, times the scaling factor.
+    """The latents of [1, 3, T, H, W] frames (one latent frame for an image, (T - 1) / 4 + 1 for a
+    clip): the posterior's mean, times the scaling factor.
 
     The original samples the posterior with the global RNG; the mean is deterministic, so the same
     job gives the same video, and the real VAE's posterior is narrow enough that nothing is lost.

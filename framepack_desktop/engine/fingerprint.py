@@ -22,7 +22,7 @@ from .job import CHANGES, DIGEST, FRAMES, LATENTS, NEITHER, Job
 from .lora_ref import lora_fingerprint
 
 
-DIGEST_KINDS = ("value", "if_changed", "file", "section", "extension", "loras")
+DIGEST_KINDS = ("value", "if_changed", "file", "new_file", "section", "extension", "loras")
 
 
 def unclassified_fields(cls: type = Job) -> list[str]:
@@ -41,7 +41,7 @@ def latent_fields(kind: str) -> tuple[dataclasses.Field, ...]:
     return tuple(f for f in dataclasses.fields(Job) if f.metadata.get(CHANGES) == LATENTS and f.metadata[DIGEST] == kind)
 
 
-def _file_digest(path: str | None) -> str:
+def file_digest(path: str | None) -> str:
     if not path:
         return ""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
@@ -57,16 +57,20 @@ def settings_digest(job: Job, extended_timeline: str = "") -> str:
     """
     data = {f.name: getattr(job, f.name) for f in latent_fields("value")}
     data.update({f.name: getattr(job, f.name) for f in latent_fields("if_changed") if getattr(job, f.name) != f.default})
-    data.update({f.name: _file_digest(getattr(job, f.name)) for f in latent_fields("file")})
+    data.update({f.name: file_digest(getattr(job, f.name)) for f in latent_fields("file")})
+    data.update({f.name: file_digest(getattr(job, f.name)) for f in latent_fields("new_file") if getattr(job, f.name)})
     for f in latent_fields("loras"):
         if digest := lora_fingerprint(getattr(job, f.name)):
             data[f.name] = digest
     if job.extend_from:
         data["extend"] = extended_timeline
+    if job.continues:
         data.update({f.name: getattr(job, f.name) for f in latent_fields("extension") if f.name != "extend_from"})
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def link(previous: str, section: int, seed: int, prompt: str) -> str:
-    """One section's fingerprint: the one sampled before it, its time index, seed and prompt."""
-    return hashlib.sha256(json.dumps([previous, section, seed, prompt]).encode()).hexdigest()
+def link(previous: str, section: int, seed: int, prompt: str, extra: tuple = ()) -> str:
+    """One section's fingerprint: the one sampled before it, its time index, seed and prompt, and
+    what else steers that section alone (`extra`: its keyframe's digest, the prompt it blends from);
+    empty for a plain section, so sections keep the fingerprints they always had."""
+    return hashlib.sha256(json.dumps([previous, section, seed, prompt, *extra]).encode()).hexdigest()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .choices import MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, STEP_CACHE_DEFAULTS, STEP_CACHES, VARIANTS
+from .choices import BACKGROUNDS, MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, STEP_CACHE_DEFAULTS, STEP_CACHES, VARIANTS
 from .errors import BadSettings
 from .lora_ref import LoraRef, check_weight
 
@@ -25,9 +25,10 @@ FORMAT_VERSION = 1
 # - latents: the sampled latents, so saved sections no longer fit. DIGEST says how it enters the
 #   fingerprint: "value" (as it is), "if_changed" (only when not the default: fields added after
 #   job folders existed, so older folders keep their sections), "file" (the bytes of the file it
-#   names), "section" (each section's own link: prompt and seed, with their per-section overrides),
-#   "extension" (the latents of the video it continues), "loras" (the active LoRA files' hashes
-#   and weights, only when there are any).
+#   names), "new_file" (the bytes of the file it names, only when one is named: file fields added
+#   after job folders existed), "section" (each section's own link: prompt, seed and keyframe, with
+#   their per-section overrides), "extension" (the latents or frames of the video it continues),
+#   "loras" (the active LoRA files' hashes and weights, only when there are any).
 # - frames: only the decoded frames or the video file; saved sections are reused.
 # - neither: where or how fast the job runs; saved sections are reused.
 CHANGES, DIGEST = "changes", "digest"
@@ -58,6 +59,7 @@ def neither(default: Any = _NO_DEFAULT) -> Any:
 
 @dataclass(frozen=True)
 class Job:
+    # The start image; "" for a text-only video, which starts from `background` instead.
     image: str = latents("file")
     prompt: str = latents("section")
     output: str = neither()
@@ -105,6 +107,20 @@ class Job:
     # LoRA (engine/lora_ref.py, engine/models/lora.py): files by content hash, each with a weight and
     # an on/off switch; the active ones (hash and weight) enter the fingerprint when there are any.
     loras: tuple[LoraRef, ...] = latents("loras", ())
+    # Any video continued with F1 (engine/any_video.py): its frames resampled to `fps` are the first
+    # `extend_frames` frames of the result; the history is its last `context_frames` (0: as many as
+    # the packed history holds). `join` False writes only the new part to the MP4.
+    video: str | None = latents("new_file", None)
+    context_frames: int = latents("if_changed", 0)
+    join: bool = frames(True)
+    # Text only (no start image): the plain picture the start latent is made from.
+    background: str = latents("if_changed", "black")
+    # Keyframes (original model, eichi's method): time in seconds -> image; the image is the anchor
+    # of the section holding that time and of the later ones up to the next keyframe (plan.py).
+    keyframes: dict[float, str] = latents("section", factory=dict)
+    # Prompt blending: over this many sections after a timed prompt's change, the text embeddings
+    # move from the previous prompt to the new one instead of switching at once (0: a hard switch).
+    prompt_blend: int = latents("section", 0)
 
     # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
     @property
@@ -113,8 +129,8 @@ class Job:
 
     @property
     def num_frames(self) -> int:
-        """Frames of the final video (for an extension: the old video's plus the new ones)."""
-        if self.extend_from:
+        """Frames of the final video (for a continued video: the old video's plus the new ones)."""
+        if self.continues:
             return self.extend_frames + 4 * self.window * self.num_sections
         return 4 * self.window * self.num_sections + 1
 
@@ -125,10 +141,20 @@ class Job:
         last one ends at the last frame. An extension's sections follow the old video's frames.
         """
         span = 4 * self.window
-        first = self.extend_frames if self.extend_from else 0
+        first = self.extend_frames if self.continues else 0
         start = first + span * section
         end = self.num_frames if section == self.num_sections - 1 else start + span
         return start, end
+
+    @property
+    def continues(self) -> bool:
+        """Whether the job goes on from a video (ours, or any clip) rather than from a picture."""
+        return bool(self.extend_from or self.video)
+
+    @property
+    def output_frames(self) -> tuple[int, int]:
+        """[start, end) of the frames the MP4 holds: all, or only the new part (`join` False)."""
+        return (0 if self.join or not self.continues else self.extend_frames), self.num_frames
 
     @property
     def duration(self) -> float:
@@ -191,6 +217,21 @@ class Job:
             raise bad("An extension needs the frame count of the video it extends: build it with extend_job().")
         for lora in self.loras:
             check_weight(lora.weight, lora.name)
+        if self.video and (self.variant != "f1" or self.extend_from or self.image):
+            raise bad("Continuing a video works with the F1 model and no start image: set variant 'f1' and leave "
+                      "out the image.")
+        if self.video and self.extend_frames < 1:
+            raise bad("A video to continue needs its frame count: build the job with video_job().")
+        if not 0 <= self.prompt_blend <= 20:
+            raise bad(f"Prompt blending must be between 0 and 20 sections (got {self.prompt_blend}).")
+        if self.context_frames < 0:
+            raise bad(f"Context frames must be 0 (as many as the history holds) or more (got {self.context_frames}).")
+        BACKGROUNDS.check(self.background)
+        if self.keyframes and self.variant != "original":
+            raise bad("Keyframes work with the original model: set variant to 'original' or drop the keyframes.")
+        for t in self.keyframes:
+            if not 0 <= t <= self.seconds:
+                raise bad(f"The keyframe at {t:g} s is outside the video's {self.seconds:g} s.")
         if not self.prompt.strip() and not self.section_prompts:
             raise bad("The prompt is empty: describe the motion you want.")
         for s in list(self.section_seeds) + list(self.section_prompts):
@@ -204,6 +245,7 @@ class Job:
         d["section_seeds"] = {str(k): v for k, v in self.section_seeds.items()}
         d["section_prompts"] = {str(k): v for k, v in self.section_prompts.items()}
         d["loras"] = [lora.to_dict() for lora in self.loras]
+        d["keyframes"] = {str(float(k)): v for k, v in self.keyframes.items()}
         d["format"] = FORMAT_VERSION
         return d
 
@@ -221,6 +263,7 @@ class Job:
         d["section_seeds"] = {int(k): int(v) for k, v in d.get("section_seeds", {}).items()}
         d["section_prompts"] = {int(k): str(v) for k, v in d.get("section_prompts", {}).items()}
         d["loras"] = tuple(LoraRef.from_dict(x) for x in d.get("loras", ()))
+        d["keyframes"] = {float(k): str(v) for k, v in d.get("keyframes", {}).items()}
         return cls(**d)
 
     @classmethod

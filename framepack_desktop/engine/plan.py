@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import fingerprint
 from .job import Job
-from .sampling.order import frames_of, latents_of, sampling_orders
+from .sampling.order import frames_of, sampling_orders
 from .sampling.prompts import prompts_for_sections
 
 
@@ -29,6 +29,8 @@ class SectionPlan:
     end_frame: int        # one past its last frame
     prompt: str
     seed: int
+    anchor: str | None = None   # the keyframe image anchoring it; None: the start image
+    blend: tuple[str, float] | None = None  # (the prompt it fades from, that prompt's weight)
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,9 @@ class Plan:
     def sections(self) -> tuple[SectionPlan, ...]:
         """Every section, in time order."""
         job, orders = self.job, self.orders
-        return tuple(SectionPlan(s, orders.index(s), *job.section_frames(s), self.prompts[s], job.seed_for(s))
-                     for s in range(job.num_sections))
+        anchors, blends = section_anchors(job), section_blends(job, self.prompts)
+        return tuple(SectionPlan(s, orders.index(s), *job.section_frames(s), self.prompts[s], job.seed_for(s),
+                                 anchors[s], blends[s]) for s in range(job.num_sections))
 
     @property
     def in_sampling_order(self) -> tuple[SectionPlan, ...]:
@@ -70,13 +73,12 @@ class Plan:
     def decoded_spans(self) -> list[tuple[int, int]]:
         """The frame range the frame store holds after k entries of decoded.json, for each k.
 
-        An extension's first entry is the old video's frames; then every section adds its window
-        after them. F1 grows forwards from the start latent; the original backwards from the end.
+        A continued video's first entry is the old video's frames; then every section adds its
+        window after them. F1 grows forwards from the start latent; the original backwards from the end.
         """
         job, w, n = self.job, self.job.window, self.job.num_sections
-        if job.extend_from:
-            first = latents_of(job.extend_frames)
-            return [(0, 0)] + [(0, frames_of(first + k * w)) for k in range(n + 1)]
+        if job.continues:
+            return [(0, 0)] + [(0, job.extend_frames + 4 * w * k) for k in range(n + 1)]
         if job.variant == "f1":
             return [(0, 0)] + [(0, frames_of(1 + k * w)) for k in range(1, n + 1)]
         counts = [k * w + (1 if k == n else 0) for k in range(1, n + 1)]
@@ -123,10 +125,50 @@ def section_prompts(job: Job) -> list[str]:
     return prompts_for_sections(job.prompt, starts, job.section_prompts)
 
 
+def section_anchors(job: Job) -> list[str | None]:
+    """Each section's keyframe image (time index), None where the start image anchors it.
+
+    A keyframe belongs to the section holding its time; it anchors that section and the later
+    ones up to the next keyframe (eichi's method, DESIGN.md section 4). Of two keyframes in one
+    section the later one wins.
+    """
+    out: list[str | None] = [None] * job.num_sections
+    span = 4 * job.window
+    for t, image in sorted(job.keyframes.items()):
+        first = min(int(round(t * job.fps, 6) // span), job.num_sections - 1)
+        out[first:] = [image] * (job.num_sections - first)
+    return out
+
+
+def section_blends(job: Job, prompts: tuple[str, ...] | list[str]) -> list[tuple[str, float] | None]:
+    """Each section's prompt blend (time index): (the prompt before the change, its weight), or None.
+
+    Where the prompt changes at section b, sections b .. b+N-1 (N = `job.prompt_blend`, as long as
+    the new prompt lasts) weigh the old prompt N/(N+1), (N-1)/(N+1) ... 1/(N+1): the change starts
+    at its timestamp and is complete N sections later.
+    """
+    n, blend = len(prompts), job.prompt_blend
+    out: list[tuple[str, float] | None] = [None] * n
+    for b in range(1, n if blend > 0 else 0):
+        if prompts[b] == prompts[b - 1]:
+            continue
+        for k in range(blend):
+            if b + k >= n or prompts[b + k] != prompts[b]:
+                break
+            out[b + k] = (prompts[b - 1], 1 - (k + 1) / (blend + 1))
+    return out
+
+
+def _links(job: Job, prompts: list[str]) -> list[tuple]:
+    """What steers each section beyond its seed and prompt, as it enters its link."""
+    anchors, blends = section_anchors(job), section_blends(job, prompts)
+    return [((fingerprint.file_digest(a),) if a else ()) + (tuple(b) if b else ()) for a, b in zip(anchors, blends)]
+
+
 def _chain(root: str, job: Job, orders: list[int], prompts: list[str]) -> dict[int, str]:
-    previous, out = root, {}
+    previous, out, extras = root, {}, _links(job, prompts)
     for section in orders:
-        previous = fingerprint.link(previous, section, job.seed_for(section), prompts[section])
+        previous = fingerprint.link(previous, section, job.seed_for(section), prompts[section], extras[section])
         out[section] = previous
     return out
 

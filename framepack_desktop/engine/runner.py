@@ -34,7 +34,7 @@ import torch
 
 from . import events as ev
 from .atomic import atomic_write_text
-from .conditioning import PromptEmbeds, blend_image_embeds, encode_image_embeds, encode_latent
+from .conditioning import PromptEmbeds, blend_image_embeds, blend_prompt_embeds, encode_image_embeds, encode_latent
 from .errors import JobCancelled, OutputNotWritable, UserError
 from .history_seed import HistorySeed, history_seed
 from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
@@ -88,6 +88,18 @@ class Conditioning:
     image_embeds: torch.Tensor
     start_latent: torch.Tensor
     end_latent: torch.Tensor | None
+    keyframe_latents: dict[str, torch.Tensor]
+
+    def prompt(self, section: SectionPlan) -> PromptEmbeds:
+        """A section's prompt embeds: its own, or part way from the previous prompt (blending)."""
+        if section.blend is None:
+            return self.embeds[section.prompt]
+        old, weight = section.blend
+        return blend_prompt_embeds(self.embeds[old], self.embeds[section.prompt], weight)
+
+    def anchor(self, section: SectionPlan) -> torch.Tensor:
+        """The latent in a section's start ("pre") slot: its keyframe's, else the start image's."""
+        return self.keyframe_latents[section.anchor] if section.anchor else self.start_latent
 
 
 class _JobRun:
@@ -99,7 +111,7 @@ class _JobRun:
         self.store: FrameStore | None = None
         self.started = time.monotonic()
         self.eta = StepTimer()
-        self.seed: HistorySeed = HistorySeed()
+        self.seed: HistorySeed = HistorySeed(job)
         self.spans: list[tuple[int, int]] = []
         self.store_notes: list[str] = []
 
@@ -182,14 +194,16 @@ class _JobRun:
         self.memory = plan_job(job)
         self.place = self.memory.placement
         self.loras = prepare_loras(job, self.models_dir, self.place)  # a missing or refused LoRA stops here
-        start_img = load_image(job.image)
-        self.height, self.width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
-        self.start_px = to_model_tensor(fit_to_bucket(start_img, self.height, self.width))
-        self.end_px = None
-        if job.end_image:
-            self.end_px = to_model_tensor(fit_to_bucket(load_image(job.end_image), self.height, self.width))
-        self.seed = history_seed(job)
         self.plan = self.folder.plan
+        self.seed = history_seed(job, self.plan)
+        start_img = self.seed.start_picture()
+        self.height, self.width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
+        self.start_px = self.fit(start_img)
+        self.end_px = self.fit(load_image(job.end_image)) if job.end_image else None
+        self.keyframe_px = {path: self.fit(load_image(path)) for path in dict.fromkeys(job.keyframes.values())}
+
+    def fit(self, image: np.ndarray) -> torch.Tensor:
+        return to_model_tensor(fit_to_bucket(image, self.height, self.width))
 
     def announce(self) -> Iterator[ev.Event]:
         job, folder, plan, place = self.job, self.folder, self.plan, self.place
@@ -224,8 +238,9 @@ class _JobRun:
         end_embeds = encode_image_embeds(enc.model, enc.processor, self.end_px) if self.end_px is not None else None
         self.vae = self.session.vae(self.models_dir, self.place)
         end_latent = encode_latent(self.vae, self.end_px) if self.end_px is not None else None
+        keyframes = {path: encode_latent(self.vae, px) for path, px in self.keyframe_px.items()}
         self.cond = Conditioning(self.embeds, blend_image_embeds(start_embeds, end_embeds, self.job.end_influence),
-                                 encode_latent(self.vae, self.start_px), end_latent)
+                                 encode_latent(self.vae, self.start_px), end_latent, keyframes)
         self.check()
 
     def load_model(self) -> Iterator[ev.Event]:
@@ -243,7 +258,7 @@ class _JobRun:
 
     def section_loop(self) -> Iterator[ev.Event]:
         job = self.job
-        history = self.seed.history(self.variant, self.cond.start_latent)
+        history = self.seed.history(self.variant, self.cond.start_latent, self.vae)
         done = len(self.decoded) - len(self.seed.markers)
         steps_left = job.steps * (job.num_sections - len(self.kept))
         overlap: np.ndarray | None = None
@@ -267,13 +282,14 @@ class _JobRun:
         yield ev.Status("Writing the MP4")
         self.check()
         out = Path(job.output)
-        write_mp4(out, self.store.iter_frames(0, job.num_frames), self.width, self.height, fps=job.fps, crf=job.crf,
+        first, end = job.output_frames
+        write_mp4(out, self.store.iter_frames(first, end), self.width, self.height, fps=job.fps, crf=job.crf,
                   metadata=job.to_json())
         json_path = out.with_suffix(".json")
         atomic_write_text(json_path, job.to_json())
         self.folder.set_state("finished")
         self.log(f"finished: {out}")
-        yield ev.Finished(str(out), str(json_path), job.num_frames, time.monotonic() - self.started)
+        yield ev.Finished(str(out), str(json_path), end - first, time.monotonic() - self.started)
 
     # ----- one section -----
     def section_latents(self, section: SectionPlan, history: torch.Tensor, steps_left: int):
@@ -304,9 +320,9 @@ class _JobRun:
         shape = (1, start.shape[1], job.window, *start.shape[-2:])
         return SectionInputs(
             section,
-            self.variant.context(section.order, n, job.window, history, start, cond.end_latent),
+            self.variant.context(section.order, n, job.window, history, cond.anchor(section), cond.end_latent),
             section_noise(section.seed, self.plan.noise_draw(section.section), shape),
-            cond.embeds[section.prompt],
+            cond.prompt(section),
             cond.embeds[job.negative_prompt] if job.cfg != 1 else None,
             cond.image_embeds,
             steps_left,
@@ -371,7 +387,7 @@ class _JobRun:
         The crossfade uses the previous chunk's raw float frames, as the original does, so
         re-decoding a section after a crash writes identical frames. It is done in place in `raw`.
         """
-        start = self.variant.chunk_start(self.job.num_frames, frames_of(generated), raw.shape[0])
+        start = self.seed.frame_offset + self.variant.chunk_start(self.job.num_frames, frames_of(generated), raw.shape[0])
         return start, join_chunk(raw, overlap, new_is_earlier=self.variant.new_chunk_earlier)
 
     def open_store(self, prints: list[str]) -> list[str]:

@@ -84,6 +84,18 @@ def extension(job: Job, seconds: float, prompt: str | None, taken: set[str] = fr
     return new
 
 
+def clip_continuation(settings: Job, clip: Path, seconds: float, prompt: str, folder: Path,
+                      taken: set[str] = frozenset()) -> Job:
+    """A job that continues any video `clip` by `seconds` with the form's settings (F1), written to
+    `folder` as `<clip>-more.mp4`; the prompt defaults to the form's."""
+    from ..engine.any_video import video_job
+
+    out = unique_output(folder, f"{clip.stem}-more", taken)
+    return video_job(settings.replace(
+        video=str(clip), image="", end_image=None, seconds=float(seconds), prompt=prompt or settings.prompt,
+        output=str(out), section_seeds={}, section_prompts={}, keyframes={}))
+
+
 def from_frame(job: Job, frame: int, inputs_dir: Path) -> Job:
     """A new job starting at `frame` of `job`'s video; its start image is saved in `inputs_dir`."""
     from ..engine.extend import job_from_frame

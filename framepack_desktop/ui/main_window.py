@@ -22,12 +22,15 @@ from PySide6.QtWidgets import (
     QApplication, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget,
 )
 
+from ..engine.batch import batch_jobs
 from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.errors import BadSettings, UserError
 from ..engine.events import Cancelled, Event, Finished, JobStarted, Status
 from ..engine.job import Job
 from ..engine.plan import Plan
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
+from ..engine.video.mp4 import read_job_metadata
+from ..engine.images import load_image
 from ..engine.jobfile import read_job
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
 from . import theme
@@ -37,7 +40,8 @@ from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
 from .finish_panel import FinishPanel
 from .history_panel import HistoryPanel
-from .image_drop import is_image_drop, local_files
+from .image_drop import IMAGE_SUFFIXES, is_image_drop, local_files
+from .keyframes import KeyframeList
 from .lora_panel import attach_to_window as attach_lora_panel
 from .models_dialog import ModelsDialog
 from .background import Tasks
@@ -55,6 +59,8 @@ from .worker import RunJob
 log = logging.getLogger(__name__)
 TITLE = "FramePack Desktop"
 JOB_SUFFIXES = {".mp4", ".json"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".m4v", ".avi"}  # any of them can be continued
+REFRESH_MS = 33
 
 
 def slug(text: str, n: int = 32) -> str:
@@ -114,6 +120,7 @@ class MainWindow(QMainWindow):
         self.plan_timer.setInterval(150)
         self.plan_timer.timeout.connect(self.update_plan)
         self.tasks = Tasks(self)            # slow disk work, off the GUI thread
+        self.keyframes = KeyframeList(self)  # part of the form, placed on the timeline
         self.work = NeverLoseWork(self, self.model, self.controller, self.playback, self.tasks,
                                   lambda: self.settings.output_folder(self.paths), paths.inputs_dir, self._models_ready)
 
@@ -134,6 +141,9 @@ class MainWindow(QMainWindow):
         sb.stopRequested.connect(self.stop)
         sb.enqueueRequested.connect(self.enqueue)
         sb.formChanged.connect(self._form_changed)
+        st.keyframeDropped.connect(self.keyframes.place)
+        st.keyframeRemoveRequested.connect(self.keyframes.remove)
+        self.keyframes.changed.connect(self._form_changed)
         sb.errorRaised.connect(self.show_error)
         st.openVideoRequested.connect(self.open_video)
         st.revealVideoRequested.connect(self.reveal_video)
@@ -206,6 +216,7 @@ class MainWindow(QMainWindow):
     def form_job(self, output: str = "") -> Job:
         """The Job the form describes (not validated)."""
         return Job(output=output, models=self.settings.models_dir or "demo", loras=self.loras.refs(),
+                   keyframes=self.keyframes.items,
                    **self.sidebar.form_values())
 
     @Slot()
@@ -420,6 +431,7 @@ class MainWindow(QMainWindow):
     def apply_job(self, job: Job) -> None:
         missing = self.sidebar.load_job(job)
         self.loras.set_refs(job.loras)
+        self.keyframes.load(job.keyframes)
         if missing:
             self.show_error(f"These images of the loaded job no longer exist: {', '.join(missing)}. "
                             "Drop them again to reuse the settings.")
@@ -458,7 +470,7 @@ class MainWindow(QMainWindow):
     # ----- drops and paste -----
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
         mime = e.mimeData()
-        if is_image_drop(mime) or any(p.suffix.lower() in JOB_SUFFIXES for p in local_files(mime)):
+        if is_image_drop(mime) or any(p.suffix.lower() in JOB_SUFFIXES | VIDEO_SUFFIXES for p in local_files(mime)):
             e.acceptProposedAction()
 
     def dropEvent(self, e: QDropEvent) -> None:
@@ -466,11 +478,61 @@ class MainWindow(QMainWindow):
         e.acceptProposedAction()
 
     def handle_drop(self, mime: QMimeData) -> None:
-        jobs = [p for p in local_files(mime) if p.suffix.lower() in JOB_SUFFIXES]
+        files = local_files(mime)
+        jobs = [p for p in files if p.suffix.lower() == ".json"]
+        videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
+        images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
         if jobs:
             self.load_job_file(jobs[0])
+        elif videos:
+            self.drop_video(videos[0])
+        elif len(images) > 1:
+            self.queue_images(images)
         else:
             self.sidebar.drop_image(mime)
+
+    def queue_images(self, images: list[Path]) -> None:
+        """Several images dropped at once: a batch, one queued job each with the form's settings,
+        named so they sort (engine/batch.py); the first image stays in the form."""
+        try:
+            for image in images:
+                load_image(image)           # a bad file is named now, not when its turn comes
+        except UserError as e:
+            self.show_error(str(e))
+            return
+        if not self.sidebar.start.load(str(images[0])):
+            return
+        job = self._job_or_error()
+        if job is None:
+            return
+        for each in batch_jobs(job, [str(p) for p in images]):
+            self.controller.enqueue(each)
+        self.tabs.setCurrentWidget(self.queue_panel)
+        self.status_text.setText(f"Added {len(images)} jobs to the queue, one per image")
+
+    def drop_video(self, path: Path) -> None:
+        """A video of ours: load its settings or continue it (asked); any other: continue it."""
+        try:
+            ours = path.suffix.lower() == ".mp4" and read_job_metadata(path) is not None
+        except UserError:
+            ours = False  # not readable as ours: continuing it says what is wrong with it
+        answer = self.ask_video_use(path.name) if ours else "continue"
+        if answer == "settings":
+            self.load_job_file(path)
+        elif answer == "continue":
+            self.work.continue_clip(path, self.form_job())
+
+    def ask_video_use(self, name: str) -> str:
+        """'settings', 'continue' or '' (cancelled) for a dropped video of ours. Tests replace this."""
+        box = QMessageBox(QMessageBox.Icon.Question, "A video made by this app",
+                          f"{name} was made by this app. Load its settings into the form, or continue the video?",
+                          QMessageBox.StandardButton.Cancel, self)
+        settings = box.addButton("Load settings", QMessageBox.ButtonRole.AcceptRole)
+        go_on = box.addButton("Continue this video", QMessageBox.ButtonRole.ActionRole)
+        box.exec()
+        clicked = box.clickedButton()
+        box.deleteLater()
+        return "settings" if clicked is settings else "continue" if clicked is go_on else ""
 
     @Slot()
     def paste_image(self) -> None:

@@ -230,6 +230,26 @@ class NeverLoseWork(QObject):
             return
         self._run_now(job, f"Extending {Path(self.model.job.output).name} by {answer[0]:g} s")
 
+    def ask_continuation(self, name: str) -> tuple[float, str] | None:
+        """(seconds, prompt) to continue a dropped clip by, or None. Tests replace this with an answer."""
+        dialog = ExtendDialog(name, self.parent_widget)
+        accepted = dialog.exec()
+        dialog.deleteLater()
+        return dialog.choice() if accepted else None
+
+    def continue_clip(self, clip: Path, settings: Job) -> None:
+        """Continue any video (a dropped clip) with the form's settings: an F1 job, run now."""
+        answer = self.ask_continuation(clip.name)
+        if answer is None:
+            return
+        taken = {j.output for j in self.generation.queue.jobs}
+        try:
+            job = job_actions.clip_continuation(settings, clip, answer[0], answer[1], Path(self.outputs()), taken)
+        except UserError as e:
+            self.errorRaised.emit(str(e))
+            return
+        self._run_now(job, f"Continuing {clip.name} by {answer[0]:g} s")
+
     @Slot()
     def continue_from_frame(self) -> None:
         """The frame at the playhead becomes the start image of a new job in the form."""

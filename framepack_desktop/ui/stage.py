@@ -35,6 +35,8 @@ class Stage(QWidget):
     continueStoppedRequested = Signal()
     extendRequested = Signal()
     sectionMenuRequested = Signal(int, QPoint)
+    keyframeDropped = Signal(float, str)        # an image dragged onto the timeline: seconds, path
+    keyframeRemoveRequested = Signal(float)
 
     def __init__(self, model: TimelineModel, frames: FrameCache, parent: QWidget | None = None):
         super().__init__(parent)
@@ -121,6 +123,8 @@ class Stage(QWidget):
     def _forward_intents(self) -> None:
         self.timeline.seekRequested.connect(self.seekRequested)
         self.timeline.sectionMenuRequested.connect(self.sectionMenuRequested)
+        self.timeline.keyframeDropped.connect(self.keyframeDropped)
+        self.timeline.keyframeRemoveRequested.connect(self.keyframeRemoveRequested)
         for button, step in ((self.to_start, "home"), (self.back, "back"), (self.forward, "forward"),
                              (self.to_end, "end")):
             button.clicked.connect(lambda _=False, s=step: self.stepRequested.emit(s))

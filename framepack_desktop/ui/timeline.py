@@ -6,11 +6,18 @@ drag anywhere to move the playhead (`seekRequested`), also while the engine is g
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, QSizeF, Qt, Signal
-from PySide6.QtGui import QContextMenuEvent, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import (
+    QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QFont, QMouseEvent, QPainter, QPaintEvent, QPen,
+    QPixmap, QPolygonF,
+)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from . import theme
+from .image_drop import IMAGE_SUFFIXES, local_files
+from .keyframes import KeyframeMarkers
 from .player import ordinal
 from .qimage import to_qimage
 from .timeline_model import DONE, FAILED, PLANNED, SAMPLING, STOPPED, TimelineModel, SectionView
@@ -21,6 +28,8 @@ _STATE_COLOR = {PLANNED: "pending", DONE: "done", SAMPLING: "sampling", STOPPED:
 class TimelineView(QWidget):
     seekRequested = Signal(int)
     sectionMenuRequested = Signal(int, QPoint)     # section (time index), global position
+    keyframeDropped = Signal(float, str)           # an image dragged onto the timeline: seconds, path
+    keyframeRemoveRequested = Signal(float)        # right-click on a keyframe's marker: its seconds
 
     def __init__(self, model: TimelineModel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -34,6 +43,8 @@ class TimelineView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMinimumHeight(self.sizeHint().height())
         self.setMinimumWidth(300)
+        self.markers = KeyframeMarkers()
+        self.setAcceptDrops(True)
 
     # ----- geometry (all derived from the font, so it scales with the display) -----
     def _rows(self) -> dict[str, QRectF]:
@@ -92,8 +103,36 @@ class TimelineView(QWidget):
         else:
             QToolTip.hideText()
 
+    def _x_of_seconds(self, seconds: float) -> float:
+        return self.x_of(seconds * (self.model.fps or 30))
+
+    def _dropped_image(self, e) -> str | None:
+        images = [p for p in local_files(e.mimeData()) if p.suffix.lower() in IMAGE_SUFFIXES]
+        return str(images[0]) if images and self.model.num_frames > 0 else None
+
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        if self._dropped_image(e):
+            e.acceptProposedAction()
+
+    def dragMoveEvent(self, e: QDragMoveEvent) -> None:
+        if self._dropped_image(e):
+            e.acceptProposedAction()
+
+    def dropEvent(self, e: QDropEvent) -> None:
+        """An image dropped on the timeline: a keyframe at that time."""
+        path = self._dropped_image(e)
+        if path:
+            self.keyframeDropped.emit(self.frame_at_x(e.position().x()) / (self.model.fps or 30), path)
+            e.acceptProposedAction()
+
     def contextMenuEvent(self, e: QContextMenuEvent) -> None:
-        """Right-click on a section: the window offers redo, takes and "continue from here"."""
+        """Right-click on a section: the window offers redo, takes and "continue from here"; on a
+        keyframe's marker: the keyframe is removed."""
+        keyframe = self.markers.at(self.model.keyframes, self._x_of_seconds, self._rows()["blocks"], e.pos().x(), e.pos().y())
+        if keyframe is not None:
+            self.keyframeRemoveRequested.emit(keyframe)
+            e.accept()
+            return
         frame = self.frame_at_x(e.pos().x())
         section = self.model.section_at(frame)
         if section is None:
@@ -106,9 +145,11 @@ class TimelineView(QWidget):
         fps = self.model.fps or 30
         state = {SAMPLING: f"sampling, step {s.step}/{s.steps}", DONE: "done"}.get(s.state, s.state)
         takes = f"\n{s.takes} takes: right-click to keep another" if s.takes > 1 else ""
+        keyframe = f"\nKeyframe: {Path(s.anchor).name}" if s.anchor else ""
+        origin = f"\n{self.model.origin}" if self.model.origin and s.section == 0 else ""
         return (f"Section {s.section + 1}: {s.start_frame / fps:.1f}–{s.end_frame / fps:.1f} s\n"
                 f"Sampled {s.order + 1} of {len(self.model.sections)} · {state} · seed {s.seed}\n"
-                f"Prompt: {s.prompt}{takes}")
+                f"Prompt: {s.prompt}{keyframe}{takes}{origin}")
 
     # ----- painting -----
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -123,8 +164,12 @@ class TimelineView(QWidget):
             p.end()
             return
         self._paint_ruler(p, rows["ruler"])
+        if self.model.origin:  # a text-only video or a continued clip says so where its frames begin
+            p.setPen(pal.color("text_dim"))
+            p.drawText(rows["ruler"], Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.model.origin)
         for s in self.model.sections:
             self._paint_block(p, rows["blocks"], s)
+        self.markers.paint(p, self.model.keyframes, self._x_of_seconds, rows["blocks"])
         self._paint_ready(p, rows["ready"])
         self._paint_thumbs(p, rows["thumbs"])
         self._paint_playhead(p, rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -40,6 +41,7 @@ class SectionView:
     steps: int = 0
     cached_steps: int = 0
     takes: int = 0             # sampled versions kept in the job folder (a takes menu when > 1)
+    anchor: str | None = None  # the keyframe image anchoring it (original model); None: the start image
     preview: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -59,7 +61,7 @@ def plan_sections(plan: Plan) -> list[SectionView]:
 
 
 def section_view(p: SectionPlan) -> SectionView:
-    return SectionView(p.section, p.order, p.start_frame, p.end_frame, p.prompt, p.seed)
+    return SectionView(p.section, p.order, p.start_frame, p.end_frame, p.prompt, p.seed, anchor=p.anchor)
 
 
 def thumbnail(rgb: np.ndarray, height: int = THUMB_HEIGHT) -> np.ndarray:
@@ -98,6 +100,21 @@ class TimelineModel:
 
     def _changed(self) -> None:
         self.revision += 1
+
+    @property
+    def keyframes(self) -> dict[float, str]:
+        """The shown job's keyframes (seconds -> image), drawn on their sections."""
+        return dict(self.job.keyframes) if self.job is not None else {}
+
+    @property
+    def origin(self) -> str:
+        """What the video starts from, when it is not a start image (shown on the timeline)."""
+        job = self.job
+        if job is None or job.image or job.extend_from:
+            return ""
+        if job.video:
+            return f"Continues {Path(job.video).name}"
+        return f"Text only: starts from a {job.background} background"
 
     # ----- before a job: the plan from the form -----
     def show_plan(self, plan: Plan, demo: bool) -> None:
