@@ -72,10 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "while the blocks compile, later runs reuse the kernels)")
     r.add_argument("--fp8-compute", dest="fp8_compute", action=argparse.BooleanOptionalAction, default=None,
                    help="fp8 matmuls on Ada/Hopper/Blackwell GPUs (faster, slightly different result)")
-    r.add_argument("--out", dest="output", help="output MP4")
+    r.add_argument("--out", dest="output", help="output MP4 (with --from and no --out: a new file in your videos "
+                                                "folder, never the path the file names)")
+    r.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
 
     s = sub.add_parser("resume", help="continue an interrupted job from its folder")
     s.add_argument("job_dir", help="the job's folder (<video>.job beside the output)")
+    s.add_argument("--image", help="the start image, when it was moved (the same picture keeps every saved section)")
+    s.add_argument("--end-image", dest="end_image", help="the end image, when it was moved")
+    s.add_argument("--overwrite", action="store_true", help="write the video again if it exists")
 
     e = sub.add_parser("extend", help="add seconds to a finished video, continuing it with the F1 model")
     e.add_argument("video", help="a video made by this app (its .job folder beside it), or a job folder")
@@ -85,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--steps", type=int)
     e.add_argument("--models", help="'demo' or a models folder (default: the video's)")
     e.add_argument("--out", dest="output", required=True, help="output MP4: the old video plus the new part")
+    e.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
 
     t = sub.add_parser("takes", help="list every sampled version (take) of each section of a job")
     t.add_argument("job_dir", help="the job's folder (<video>.job beside the output)")
@@ -109,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "render":
             return _render(args)
         if args.command == "resume":
-            return _resume(Path(args.job_dir))
+            return _resume(args)
         if args.command == "extend":
             return _extend(args)
         if args.command == "takes":
@@ -125,13 +131,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _job_from_args(args):
+    """The job to render: the flags, or the settings of a file with the flags on top.
+
+    A file read with --from never chooses where to write (a shared video names any path it likes):
+    the output is --out, or a new name in the user's videos folder.
+    """
     from .engine.errors import BadSettings
     from .engine.job import Job
     from .engine.jobfile import read_job
+    from .engine.outputs import fresh_output
+    from .engine.paths import AppPaths
 
-    given = {k: v for k, v in vars(args).items() if k not in ("command", "from_file") and v is not None}
+    skip = ("command", "from_file", "overwrite")
+    given = {k: v for k, v in vars(args).items() if k not in skip and v is not None}
+    given.update({k: _absolute(given[k]) for k in ("image", "end_image", "output") if k in given})
     if args.from_file:
-        base = read_job(Path(args.from_file))
+        source = Path(args.from_file)
+        base = read_job(source).replace(image_sha256="", end_image_sha256="")
+        if "output" not in given:
+            stem = source.name[:-len(".job")] if source.name.endswith(".job") else source.stem
+            given["output"] = str(fresh_output(AppPaths.default().outputs_dir, stem))
+            print(f"writing {given['output']}", file=sys.stderr)
         return base.replace(**given)
     for name in ("image", "prompt", "output"):
         if name not in given:
@@ -140,24 +160,45 @@ def _job_from_args(args):
     return Job(**given)
 
 
+def _absolute(path: str) -> str:
+    """A path as the job stores it: absolute, so the job means the same files from any folder."""
+    return str(Path(path).expanduser().absolute())
+
+
 def _render(args) -> int:
-    return _run(_job_from_args(args))
+    from .engine.outputs import check_output
+
+    job = _job_from_args(args)
+    check_output(job, args.overwrite, (args.from_file,) if args.from_file else ())
+    return _run(job)
 
 
-def _resume(job_dir: Path) -> int:
+def _resume(args) -> int:
     from .engine.errors import BadSettings
     from .engine.jobfolder import load_job
+    from .engine.outputs import check_output
 
+    job_dir = Path(args.job_dir)
     if not job_dir.is_dir():
         raise BadSettings(f"'{job_dir}' is not a job folder (the <video>.job folder beside an output).")
-    return _run(load_job(job_dir))
+    job = load_job(job_dir)
+    moved = {k: _absolute(getattr(args, k)) for k in ("image", "end_image") if getattr(args, k)}
+    if moved:
+        job = job.replace(**moved, **{f"{k}_sha256": "" for k in moved})
+    check_output(job, overwrite=True)
+    out = Path(job.output)
+    if out.exists() and not args.overwrite:
+        raise BadSettings(f"This job is finished: '{out}' exists. Add --overwrite to write it again.")
+    return _run(job)
 
 
 def _extend(args) -> int:
     from .engine.extend import extend_job, extension_base
+    from .engine.outputs import check_output
 
     changes = {k: getattr(args, k) for k in ("seed", "steps", "models") if getattr(args, k) is not None}
-    job = extend_job(args.video, args.seconds, args.output, prompt=args.prompt, **changes)
+    job = extend_job(args.video, args.seconds, _absolute(args.output), prompt=args.prompt, **changes)
+    check_output(job, args.overwrite, (args.video,))
     extension_base(job)  # a missing or unfinished job folder is reported before any model loads
     return _run(job)
 

@@ -2,7 +2,8 @@
 
 Everything a generation needs is here, so the same JSON re-runs the same video: the CLI's
 `render --from`, the queue, crash resume and "load settings from this video" all go through
-`Job.from_json`. Paths are stored as given (strings); the runner resolves them.
+`Job.from_json`. Paths are stored absolute (the CLI and the window make them so; a job file's
+relative paths are read relative to that file, `engine/jobfile.py`).
 """
 from __future__ import annotations
 
@@ -33,13 +34,13 @@ LATENTS, FRAMES, NEITHER = "latents", "frames", "neither"
 _NO_DEFAULT = object()
 
 
-def _declared(changes: str, digest: str, default: Any, factory: Any) -> Any:
+def _declared(changes: str, digest: str, default: Any, factory: Any, compare: bool = True) -> Any:
     meta = {CHANGES: changes, DIGEST: digest}
     if factory is not None:
-        return field(default_factory=factory, metadata=meta)
+        return field(default_factory=factory, metadata=meta, compare=compare)
     if default is _NO_DEFAULT:
-        return field(metadata=meta)
-    return field(default=default, metadata=meta)
+        return field(metadata=meta, compare=compare)
+    return field(default=default, metadata=meta, compare=compare)
 
 
 def latents(digest: str, default: Any = _NO_DEFAULT, factory: Any = None) -> Any:
@@ -50,8 +51,8 @@ def frames(default: Any = _NO_DEFAULT) -> Any:
     return _declared(FRAMES, "", default, None)
 
 
-def neither(default: Any = _NO_DEFAULT) -> Any:
-    return _declared(NEITHER, "", default, None)
+def neither(default: Any = _NO_DEFAULT, compare: bool = True) -> Any:
+    return _declared(NEITHER, "", default, None, compare)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,12 @@ class Job:
     # history, and that video's frame count; `seconds` is then the length ADDED to it.
     extend_from: str | None = latents("extension", None)
     extend_frames: int = latents("extension", 0)
+    # The sha256 of each input image's bytes, recorded when the job first runs (engine/inputs.py),
+    # so that resuming says when a picture is gone or was changed instead of silently making another
+    # video. The bytes already enter the fingerprint ("file"); these only name the problem, and two
+    # jobs that differ only here are the same job.
+    image_sha256: str = neither("", compare=False)
+    end_image_sha256: str = neither("", compare=False)
 
     # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
     @property

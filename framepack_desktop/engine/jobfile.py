@@ -20,24 +20,35 @@ def read_job(path: str | os.PathLike) -> Job:
     if not path.exists():
         raise BadSettings(f"'{path}' does not exist.")
     if path.suffix.lower() == ".json":
-        return Job.from_json(path.read_text(encoding="utf-8"))
+        return _anchored(Job.from_json(path.read_text(encoding="utf-8")), path.parent)
     from .video.mp4 import read_job_metadata
 
     text = read_job_metadata(path)
     if not text:
         raise BadSettings(f"'{path.name}' holds no FramePack Desktop job: only videos made by this app can be used.")
-    return Job.from_json(text)
+    return _anchored(Job.from_json(text), path.parent)
+
+
+def _anchored(job: Job, folder: Path) -> Job:
+    """The job with relative image paths (written before jobs stored them absolute) read relative to
+    the folder of the file that holds them, never to whichever folder the app runs in."""
+    changes = {name: str(folder.absolute() / value) for name in ("image", "end_image")
+               if (value := getattr(job, name)) and not Path(value).is_absolute()}
+    return job.replace(**changes) if changes else job
 
 
 def load_job(job_dir: str | os.PathLike) -> Job:
     """The job of a job folder; a missing or damaged job.json is rebuilt from the saved sections.
 
-    When the folder was moved, the output becomes the MP4 beside its new place, so the job
-    keeps working in this folder.
+    The output is always the MP4 beside the folder (whatever job.json says, and wherever the folder
+    was moved): a job folder writes only inside itself and beside itself.
     """
     job_dir = Path(job_dir)
+    if not job_dir.name.endswith(".job"):
+        raise BadSettings(f"'{job_dir}' is not a job folder: job folders are named <video>.job (the folder this "
+                          "app makes beside each video), and only those are read or written as jobs.")
     try:
-        job = read_job(job_dir / "job.json")
+        job = Job.from_json((job_dir / "job.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, UserError):
         from .jobfolder.files import SectionFiles
 
@@ -46,6 +57,6 @@ def load_job(job_dir: str | os.PathLike) -> Job:
             raise BadSettings(
                 f"'{job_dir}' is not a usable job folder: it has no readable job.json and no saved sections."
             ) from None
-    if job_dir.name.endswith(".job") and job.job_dir.resolve() != job_dir.resolve():
-        job = job.replace(output=str(job_dir.parent / (job_dir.name[: -len(".job")] + ".mp4")))
-    return job
+    job = _anchored(job, job_dir.parent)
+    beside = job_dir.parent.absolute() / (job_dir.name[: -len(".job")] + ".mp4")
+    return job if Path(job.output) == beside else job.replace(output=str(beside))

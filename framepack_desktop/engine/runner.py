@@ -43,6 +43,7 @@ from .jobfolder import JobFolder
 from .jobframes import open_job_store
 from .models.loader import require_models, resolve_models_dir
 from .models.policy import plan_job
+from .outputs import check_not_input
 from .plan import SectionPlan
 from .section_sampler import SectionInputs, SectionSampler, StepTimer, section_noise
 from .session import ModelSession
@@ -171,9 +172,11 @@ class _JobRun:
         yield from self.write_video()
 
     def check_inputs(self) -> None:
+        # Everything that can be refused is checked before the job folder is opened: a refused job
+        # leaves no folder behind, and never rewrites the job.json of an unfinished job at its output.
         job = self.job.validate()
+        check_not_input(job)
         self.variant = variant_of(job.variant)
-        self.open_folder()
         self.models_dir = resolve_models_dir(job.models)
         require_models(self.models_dir, job.variant)
         self.memory = plan_job(job)
@@ -185,6 +188,7 @@ class _JobRun:
         if job.end_image:
             self.end_px = to_model_tensor(fit_to_bucket(load_image(job.end_image), self.height, self.width))
         self.seed = history_seed(job)
+        self.open_folder()
         self.plan = self.folder.plan
 
     def announce(self) -> Iterator[ev.Event]:

@@ -7,19 +7,27 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from typing import TYPE_CHECKING
 
-from ..atomic import atomic_write_text
+from ..atomic import NO_FOLLOW, atomic_write_text
 from ..errors import OutputNotWritable, UserError
 from ..job import Job
 from ..jobfile import read_job
 from ..plan import Plan
 from .files import DamagedTake, SectionFiles, is_take_file
-from .lock import JobBusy, FolderLock
+from .links import refuse_links
+from .lock import FolderLock, JobBusy, read_only
 
 if TYPE_CHECKING:
     import torch
+
+
+def _open_log(path):
+    """log.txt for appending, never through a link."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NO_FOLLOW, 0o666)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 class JobFolder:
@@ -31,7 +39,11 @@ class JobFolder:
         self.sections = SectionFiles(self.path)
         self.notes: list[str] = []
         self._log = None
-        self.sections.dir.mkdir(parents=True, exist_ok=True)
+        refuse_links(self.path)
+        try:
+            self.sections.dir.mkdir(parents=True, exist_ok=True)
+        except PermissionError as e:
+            raise read_only(self.path) from e
         try:
             self._lock = FolderLock(self.path / ".lock")
         except OSError as e:
@@ -45,7 +57,7 @@ class JobFolder:
             self._remove_temporaries()
             self._check_job_json()
             atomic_write_text(self.path / "job.json", job.to_json())
-            self._log = open(self.path / "log.txt", "a", encoding="utf-8")
+            self._log = _open_log(self.path / "log.txt")
             undo.pop_all()
 
     def _remove_temporaries(self) -> None:

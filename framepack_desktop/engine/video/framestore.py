@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write_text, translate_write_errors
+from ..atomic import NO_FOLLOW, atomic_write_text, translate_write_errors
 
 DATA_NAME = "frames.bin"
 INDEX_NAME = "frames.json"
@@ -127,7 +127,7 @@ class FrameStore:
         self._read_fd_lock = threading.Lock()  # position of each fd where there is no pread
         self._write_fd_lock = threading.Lock()
         self._write_fd = -1                    # opened by the first write: readers never need it
-        self._read_fd = os.open(folder / DATA_NAME, os.O_RDONLY | _BINARY)
+        self._read_fd = os.open(folder / DATA_NAME, os.O_RDONLY | _BINARY | NO_FOLLOW)
 
     # ----- opening -----
     @classmethod
@@ -139,7 +139,7 @@ class FrameStore:
         data = folder / DATA_NAME
         with translate_write_errors(data):
             folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(data, os.O_RDWR | os.O_CREAT | os.O_TRUNC | _BINARY, 0o666)
+            fd = os.open(data, os.O_RDWR | os.O_CREAT | os.O_TRUNC | _BINARY | NO_FOLLOW, 0o666)
             try:
                 os.ftruncate(fd, num_frames * height * width * 3)
             finally:
@@ -242,7 +242,7 @@ class FrameStore:
                                   _remove_range(on_disk, a, b))
             with translate_write_errors(data_path):
                 if self._write_fd < 0:
-                    self._write_fd = os.open(data_path, os.O_RDWR | _BINARY)
+                    self._write_fd = os.open(data_path, os.O_RDWR | _BINARY | NO_FOLLOW)
                 with self._lock:
                     _pwrite_all(self._write_fd, data, a * self.frame_bytes, self._write_fd_lock)
                 os.fsync(self._write_fd)
