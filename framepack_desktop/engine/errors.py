@@ -26,5 +26,9 @@ class OutputNotWritable(UserError):
     pass
 
 
+class NonFiniteLatents(UserError):
+    """Sampling gave NaN or infinite latents (a guidance value far too high, damaged weights)."""
+
+
 class JobCancelled(Exception):
     """Raised inside the section loop when the user asked to stop; never shown as an error."""

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from ..atomic import NO_FOLLOW, atomic_write_text
-from ..errors import OutputNotWritable, UserError
+from ..errors import NonFiniteLatents, OutputNotWritable, UserError
 from ..job import Job
 from ..jobfile import read_job
 from ..plan import Plan
@@ -139,6 +139,17 @@ class JobFolder:
         return self.sections.exists(section, fingerprint)
 
     def save_section(self, section: int, latents: torch.Tensor, fingerprint: str) -> None:
+        """Save a section's take; non-finite latents are refused (NonFiniteLatents), never saved."""
+        import torch
+
+        if not torch.isfinite(latents).all():
+            job = self.job
+            raise NonFiniteLatents(
+                f"Sampling section {section + 1} gave NaN or infinite values, which are never saved. The likely "
+                f"cause is a guidance setting (gs {job.gs:g}, cfg {job.cfg:g}, rescale {job.rescale:g}): lower "
+                "it and Generate again; with usual settings, check the model files (framepack-desktop models "
+                "verify). Every finished section is kept."
+            )
         plan = self.plan if fingerprint == self.plan.prints.get(section) else None
         previous = plan.previous(section) if plan else ""
         prompt = plan.prompts[section] if plan else ""
