@@ -38,6 +38,7 @@ from .conditioning import PromptEmbeds, blend_image_embeds, encode_image_embeds,
 from .errors import JobCancelled, OutputNotWritable, UserError
 from .history_seed import HistorySeed, history_seed
 from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
+from .inputs import pin_inputs
 from .job import Job
 from .jobfolder import JobFolder
 from .jobframes import open_job_store
@@ -174,7 +175,7 @@ class _JobRun:
     def check_inputs(self) -> None:
         # Everything that can be refused is checked before the job folder is opened: a refused job
         # leaves no folder behind, and never rewrites the job.json of an unfinished job at its output.
-        job = self.job.validate()
+        job = self.job = pin_inputs(self.job.validate())
         check_not_input(job)
         self.variant = variant_of(job.variant)
         self.models_dir = resolve_models_dir(job.models)
