@@ -55,6 +55,32 @@ def neither(default: Any = _NO_DEFAULT, compare: bool = True) -> Any:
     return _declared(NEITHER, "", default, None, compare)
 
 
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _sections_of(check: Any) -> Any:
+    def ok(v: Any) -> bool:
+        return isinstance(v, dict) and all(str(k).isdigit() and check(x) for k, x in v.items())
+    return ok
+
+
+# What a job JSON value must be, by the field's annotation; `Job.from_dict` names each mismatch.
+_KINDS = {
+    "str": (lambda v: isinstance(v, str), "text"),
+    "str | None": (lambda v: v is None or isinstance(v, str), "text or null"),
+    "float": (_number, "a number"),
+    "int": (_whole, "a whole number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "dict[int, int]": (_sections_of(_whole), "a mapping of section numbers to whole numbers"),
+    "dict[int, str]": (_sections_of(lambda v: isinstance(v, str)), "a mapping of section numbers to text"),
+}
+
+
 @dataclass(frozen=True)
 class Job:
     image: str = latents("file")
@@ -191,21 +217,36 @@ class Job:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Job":
+        """The job a JSON object holds, read strictly: every unknown setting and every value of the
+        wrong type is named, one line each (ranges are `validate`'s)."""
+        if not isinstance(d, dict):
+            raise BadSettings(f"The job file holds {type(d).__name__}, not a job.")
         d = dict(d)
-        d.pop("format", None)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
+        version = d.pop("format", FORMAT_VERSION)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - set(fields))
         if unknown:
             raise BadSettings(f"This job file has settings this version does not know: {', '.join(unknown)}.")
-        d["section_seeds"] = {int(k): int(v) for k, v in d.get("section_seeds", {}).items()}
-        d["section_prompts"] = {int(k): str(v) for k, v in d.get("section_prompts", {}).items()}
+        problems = [] if version == FORMAT_VERSION else [f"'format' is {version!r}: this version reads format "
+                                                        f"{FORMAT_VERSION}"]
+        problems += [f"'{name}' is missing" for name, f in fields.items()
+                     if name not in d and f.default is dataclasses.MISSING
+                     and f.default_factory is dataclasses.MISSING]
+        for name, value in d.items():
+            check, wanted = _KINDS.get(fields[name].type, (lambda v: True, ""))
+            if not check(value):
+                problems.append(f"'{name}' must be {wanted}, not {json.dumps(value)[:60]}")
+        if problems:
+            raise BadSettings("The job file has wrong settings:\n" + "\n".join(f"  {p}" for p in problems))
+        d["section_seeds"] = {int(k): v for k, v in d.get("section_seeds", {}).items()}
+        d["section_prompts"] = {int(k): v for k, v in d.get("section_prompts", {}).items()}
         return cls(**d)
 
     @classmethod
     def from_json(cls, text: str) -> "Job":
         try:
             return cls.from_dict(json.loads(text))
-        except (json.JSONDecodeError, TypeError) as e:
+        except json.JSONDecodeError as e:
             raise BadSettings(f"The job file is not valid job JSON ({e}).") from e
 
     def replace(self, **changes: Any) -> "Job":

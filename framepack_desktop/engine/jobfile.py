@@ -20,13 +20,26 @@ def read_job(path: str | os.PathLike) -> Job:
     if not path.exists():
         raise BadSettings(f"'{path}' does not exist.")
     if path.suffix.lower() == ".json":
-        return _anchored(Job.from_json(path.read_text(encoding="utf-8")), path.parent)
-    from .video.mp4 import read_job_metadata
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise BadSettings(f"'{path}' is not a job file (it is not text).") from None
+    else:
+        from .video.mp4 import read_job_metadata
 
-    text = read_job_metadata(path)
-    if not text:
-        raise BadSettings(f"'{path.name}' holds no FramePack Desktop job: only videos made by this app can be used.")
-    return _anchored(Job.from_json(text), path.parent)
+        text = read_job_metadata(path)
+        if not text:
+            raise BadSettings(f"'{path.name}' holds no FramePack Desktop job: only videos made by this app can be "
+                              "used.")
+    return _anchored(_strict(text, path), path.parent)
+
+
+def _strict(text: str, path: Path) -> Job:
+    """The job in `text`, its types and ranges checked; BadSettings naming the file otherwise."""
+    try:
+        return Job.from_json(text).validate()
+    except BadSettings as e:
+        raise BadSettings(f"{path}: {e}") from None
 
 
 def _anchored(job: Job, folder: Path) -> Job:
@@ -48,15 +61,15 @@ def load_job(job_dir: str | os.PathLike) -> Job:
         raise BadSettings(f"'{job_dir}' is not a job folder: job folders are named <video>.job (the folder this "
                           "app makes beside each video), and only those are read or written as jobs.")
     try:
-        job = Job.from_json((job_dir / "job.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, UserError):
+        job = _strict((job_dir / "job.json").read_text(encoding="utf-8"), job_dir / "job.json")
+    except (OSError, UnicodeDecodeError, UserError) as e:
         from .jobfolder.files import SectionFiles
 
         job = SectionFiles(job_dir).newest_job()
         if job is None:
-            raise BadSettings(
-                f"'{job_dir}' is not a usable job folder: it has no readable job.json and no saved sections."
-            ) from None
+            why = f"it has no saved sections, and {e}" if isinstance(e, UserError) else \
+                "it has no readable job.json and no saved sections."
+            raise BadSettings(f"'{job_dir}' is not a usable job folder: {why}") from None
     job = _anchored(job, job_dir.parent)
     beside = job_dir.parent.absolute() / (job_dir.name[: -len(".job")] + ".mp4")
     return job if Path(job.output) == beside else job.replace(output=str(beside))
