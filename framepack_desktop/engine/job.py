@@ -18,6 +18,8 @@ from .choices import MEMORY_MODES, PRECISIONS, SAMPLERS, VARIANTS
 from .errors import BadSettings
 
 FORMAT_VERSION = 1
+# Guidance beyond this makes noise, then NaN: the window's sliders stop at it too.
+GUIDANCE_MAX = 32
 
 
 # Every field says what changing it changes (the fingerprint of saved sections follows from this,
@@ -180,13 +182,23 @@ class Job:
             raise bad(f"Steps must be between 1 and 200 (got {self.steps}).")
         if not 1 <= self.window <= 33:
             raise bad(f"Latent window must be between 1 and 33 (got {self.window}).")
-        if self.gs < 0 or self.cfg < 0 or self.rescale < 0 or self.rescale > 1:
-            raise bad("Guidance must be non-negative and rescale between 0 and 1.")
-        if self.teacache < 0:
-            raise bad("TeaCache threshold must be 0 or more (0 or 'off' turns it off).")
+        for name, lo, hi, what in (("gs", 0, GUIDANCE_MAX, "Distilled guidance (gs)"),
+                                   ("cfg", 0, GUIDANCE_MAX, "CFG scale (cfg)"),
+                                   ("rescale", 0, 1, "CFG rescale (rescale)")):
+            value = getattr(self, name)
+            if not math.isfinite(value) or not lo <= value <= hi:
+                raise bad(f"{what} must be a number from {lo} to {hi} (got {value}).")
+        if not math.isfinite(self.teacache) or self.teacache < 0:
+            raise bad(f"TeaCache threshold must be 0 or more (0 or 'off' turns it off; got {self.teacache}).")
+        if not math.isfinite(self.keep_free_gb) or not 0 <= self.keep_free_gb <= 1024:
+            raise bad(f"GPU memory to keep free must be from 0 to 1024 GB (got {self.keep_free_gb}).")
+        for s, seed in [(None, self.seed), *self.section_seeds.items()]:
+            if not 0 <= seed < 2 ** 64:
+                where = "" if s is None else f" of section {s + 1}"
+                raise bad(f"The seed{where} must be a whole number from 0 to 2^64 - 1 (got {seed}).")
         if not 0 <= self.crf <= 51:
             raise bad(f"CRF must be between 0 and 51 (got {self.crf}).")
-        if not 0 <= self.end_influence <= 1:
+        if not math.isfinite(self.end_influence) or not 0 <= self.end_influence <= 1:
             raise bad(f"End-image influence must be between 0 and 1 (got {self.end_influence}).")
         PRECISIONS.check(self.precision)
         MEMORY_MODES.check(self.memory)
