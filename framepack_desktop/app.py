@@ -207,6 +207,7 @@ def _takes(job_dir: Path, prune: bool = False) -> int:
     import time
 
     from .engine.jobfolder import list_takes, prune_takes
+    from .engine.printable import printable
 
     if prune:
         files, freed = prune_takes(job_dir)
@@ -217,7 +218,7 @@ def _takes(job_dir: Path, prune: bool = False) -> int:
         for take in takes:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(take.created))
             mark = "*" if take.active else " "
-            print(f"  {mark} seed {take.seed:<10} {when}  {take.fingerprint[:16]}  {take.prompt}")
+            print(f"  {mark} seed {take.seed:<10} {when}  {take.fingerprint[:16]}  {printable(take.prompt)}")
     return EXIT_OK
 
 
@@ -237,13 +238,19 @@ def _run(job) -> int:
     previous = signal.signal(signal.SIGINT, on_interrupt)
     progress = Progress(sys.stderr)
     code = EXIT_FAILED
+    events = run_job(job, cancel)
     try:
-        for event in run_job(job, cancel):
+        for event in events:
             progress.show(event)
             if isinstance(event, ev.Finished):
                 code = EXIT_OK
             elif isinstance(event, ev.Cancelled):
                 code = EXIT_CANCELLED
+    except KeyboardInterrupt:
+        events.close()
+        print(f"\naborted; every finished section is kept: framepack-desktop resume \"{job.job_dir}\" continues.",
+              file=sys.stderr)
+        code = EXIT_CANCELLED
     finally:
         signal.signal(signal.SIGINT, previous)
     return code

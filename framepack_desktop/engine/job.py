@@ -262,6 +262,10 @@ class Job:
             raise BadSettings(f"The job file is not valid job JSON ({e}).") from e
 
     def replace(self, **changes: Any) -> "Job":
+        """A changed copy; a new image path drops that image's recorded digest (it pinned the old file)."""
+        for name in ("image", "end_image"):
+            if name in changes and changes[name] != getattr(self, name):
+                changes.setdefault(f"{name}_sha256", "")
         return dataclasses.replace(self, **changes)
 
     # ----- where its files live -----

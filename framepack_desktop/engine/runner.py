@@ -41,14 +41,16 @@ from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
 from .inputs import pin_inputs
 from .job import Job
 from .jobfolder import JobFolder
+from .jobfolder.folder import remove_output_temporaries
 from .jobframes import open_job_store
 from .models.loader import require_models, resolve_models_dir
 from .models.policy import plan_job
 from .outputs import check_not_input
-from .plan import SectionPlan
+from .plan import SectionPlan, section_starts
 from .section_sampler import SectionInputs, SectionSampler, StepTimer, section_noise
 from .session import ModelSession
 from .sampling.order import frames_of
+from .sampling.prompts import unused_timestamps
 from .sampling.variants import generated_count, variant_of
 from .speed import compiles_at_next_call, mark_compiled_run, prepare_transformer, tune_convolutions
 from .video.blend import join_chunk
@@ -77,6 +79,10 @@ def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSessi
         )
     except Exception as e:  # noqa: BLE001 - last line of defence: the message must reach the user
         yield run.failed(f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
+    except (KeyboardInterrupt, GeneratorExit):
+        # Aborted at once (a second Ctrl+C) or dropped by its reader: the job is stopped, not "running".
+        run.abandoned()
+        raise
     finally:
         run.close()
 
@@ -123,6 +129,11 @@ class _JobRun:
         if self.folder:
             self.folder.set_state("failed", message)
         return ev.Failed(message, detail)
+
+    def abandoned(self) -> None:
+        if self.folder:
+            self.log("aborted at once; every finished section is kept")
+            self.folder.set_state("stopped")
 
     def cancelled(self) -> ev.Cancelled:
         finished = self.folder.finished_sections() if self.folder else ()
@@ -200,12 +211,19 @@ class _JobRun:
         yield ev.JobStarted(str(folder.path), job.num_sections, job.num_frames, self.height, self.width, job.fps,
                             plan.sections, self.kept, ready[0], ready[1], str(self.store.folder), place.summary(),
                             place.reasons)
-        for note in folder.notes + self.store_notes:
+        for note in folder.notes + self.store_notes + self.unused_prompt_notes():
             yield ev.Status(note, notice=True)
         folder.set_state("running")
         self.log(f"started: {job.num_sections} sections, {job.num_frames} frames at {self.width}x{self.height} on "
                  f"{place.device}; {len(self.kept)} sections already done")
         self.log("memory plan: " + self.memory.report().replace("\n", "\n    "))
+
+    def unused_prompt_notes(self) -> list[str]:
+        """A timestamp no section reaches (`[99s]` in a 5 s video) is named, not silently dropped."""
+        starts = section_starts(self.job)
+        return [f"The prompt at [{t:g}s] is never used: the last section of this {self.job.duration:.1f} s video "
+                f"starts at {starts[-1]:.1f} s. Make the video longer or move that timestamp earlier."
+                for t in unused_timestamps(self.job.prompt, starts)]
 
     def encode_prompts(self) -> Iterator[ev.Event]:
         job = self.job
@@ -269,6 +287,7 @@ class _JobRun:
                   metadata=job.to_json())
         json_path = out.with_suffix(".json")
         atomic_write_text(json_path, job.to_json())
+        remove_output_temporaries(job)
         self.folder.set_state("finished")
         self.log(f"finished: {out}")
         yield ev.Finished(str(out), str(json_path), job.num_frames, time.monotonic() - self.started)

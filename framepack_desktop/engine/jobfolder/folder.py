@@ -6,9 +6,12 @@ as `*.damaged`; what they held is made again from what is intact.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..atomic import NO_FOLLOW, atomic_write_text
@@ -16,12 +19,23 @@ from ..errors import NonFiniteLatents, OutputNotWritable, UserError
 from ..job import Job
 from ..jobfile import read_job
 from ..plan import Plan
+from ..printable import printable
 from .files import DamagedTake, SectionFiles, is_take_file
 from .links import refuse_links
 from .lock import FolderLock, JobBusy, read_only
 
 if TYPE_CHECKING:
     import torch
+
+
+def remove_output_temporaries(job: Job) -> None:
+    """The hidden temporaries of this job's MP4 and JSON (`.<stem>.<random>.partial.mp4`), which a
+    kill during the final write leaves beside the output; never another file's."""
+    out = Path(job.output)
+    pattern = re.compile(rf"\.{re.escape(out.stem)}\.[0-9a-f]{{8}}\.partial\.(mp4|json)")
+    for temp in out.parent.glob(f".{glob.escape(out.stem)}.*.partial.*") if out.parent.is_dir() else []:
+        if pattern.fullmatch(temp.name) and not temp.is_symlink():
+            temp.unlink(missing_ok=True)
 
 
 def _open_log(path):
@@ -61,10 +75,12 @@ class JobFolder:
             undo.pop_all()
 
     def _remove_temporaries(self) -> None:
-        """Drop the hidden half-written files a killed process left (atomic writes' temporaries)."""
+        """Drop the hidden half-written files a killed process left (atomic writes' temporaries):
+        in the job folder, and this job's own beside it (its MP4's and JSON's, by their name)."""
         for folder in (self.path, self.sections.dir, self.path / "frames"):
             for temp in folder.glob(".*.partial*") if folder.exists() else []:
                 temp.unlink(missing_ok=True)
+        remove_output_temporaries(self.job)
 
     def _check_job_json(self) -> None:
         if not any(is_take_file(p) for p in self.sections.dir.glob("*.safetensors")):
@@ -89,7 +105,7 @@ class JobFolder:
         if self._log is None:
             return
         try:
-            self._log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
+            self._log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {printable(text, keep=chr(10))}\n")
             self._log.flush()
         except OSError:
             pass
