@@ -45,6 +45,8 @@ from .jobfolder.folder import remove_output_temporaries
 from .jobframes import open_job_store
 from .models.loader import require_models, resolve_models_dir
 from .models.policy import plan_job
+from .models.pretrained import VERIFY_HINT
+from .models.safetensors_io import DamagedFile
 from .outputs import check_not_input
 from .plan import SectionPlan, section_starts
 from .section_sampler import SectionInputs, SectionSampler, StepTimer, section_noise
@@ -71,6 +73,8 @@ def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSessi
         yield run.failed(str(e) + kept)
     except UserError as e:
         yield run.failed(str(e))
+    except DamagedFile as e:    # a model file damaged after the check at the start
+        yield run.failed(f"{e}. {VERIFY_HINT}")
     except torch.OutOfMemoryError:
         yield run.failed(
             "The GPU ran out of memory. Choose a lower resolution or a lighter precision (fp8), or raise "

@@ -30,7 +30,7 @@ def choose_placement(job: Job) -> Placement:
 
 def plan_job(job: Job, machine: Machine | None = None) -> Plan:
     """The preflight's plan for `job`: placement, estimated needs and reasons."""
-    device = job_device(job)
+    device = job_device(job, usable=machine is None)
     check_speed_settings(job, device)
     models_dir = resolve_models_dir(job.models)
     sources = transformer_sources(models_dir, job.variant)
@@ -88,8 +88,9 @@ def with_fp8_compute(result: Plan) -> Plan:
     return replace(result, placement=place, needs=replace(result.needs, disk=0))
 
 
-def job_device(job: Job) -> torch.device:
-    """The device the job asked for, checked against what this torch can use (BadSettings if not)."""
+def job_device(job: Job, usable: bool = True) -> torch.device:
+    """The device the job asked for (BadSettings for a name torch does not know) and, when `usable`,
+    checked against what this torch on this machine can use (a plan for another machine is not)."""
     if job.device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -97,6 +98,8 @@ def job_device(job: Job) -> torch.device:
     except RuntimeError:
         raise BadSettings(f"Unknown device '{job.device}': use auto, cpu, cuda or cuda:N (N: the GPU's number, "
                           "from 0).") from None
+    if not usable:
+        return device
     if device.type == "cuda":
         if not torch.cuda.is_available():
             why = ("this PyTorch is a CPU build, without CUDA" if torch.version.cuda is None else
