@@ -105,3 +105,35 @@ def test_a_second_ctrl_c_aborts_without_a_traceback_and_the_job_is_stopped(tmp_p
     assert code == 130 and "Traceback" not in err
     assert "resume" in err.strip().splitlines()[-1]
     assert json.loads((tmp_path / "out.job" / "state.json").read_text())["state"] == "stopped"
+
+
+RAM_LIMITED_RUN = """
+import resource, sys
+import numpy as np
+import torch
+from PIL import Image
+from framepack_desktop.engine.job import Job
+from framepack_desktop.engine.runner import run_job
+
+torch.set_num_threads(1)
+folder, models = sys.argv[1], sys.argv[2]
+Image.fromarray(np.random.default_rng(0).integers(0, 255, (720, 960, 3), dtype=np.uint8)).save(folder + "/in.png")
+job = Job(image=folder + "/in.png", prompt="a fox", output=folder + "/o.mp4", seconds=1.2, window=9,
+          resolution=960, steps=1, models=models)
+vm = int(next(line for line in open("/proc/self/status") if line.startswith("VmSize")).split()[1]) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (vm + 400 * 2 ** 20,) * 2)   # 400 MB more than the imports took
+last = list(run_job(job))[-1]
+print("RESULT", type(last).__name__, getattr(last, "message", ""))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="the memory limit is set with Linux's RLIMIT_AS")
+def test_running_out_of_ram_is_a_plain_message(tmp_path, demo_models):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", RAM_LIMITED_RUN, str(tmp_path), str(demo_models)],
+                          capture_output=True, text=True, timeout=600, cwd=os.getcwd())
+    result = next(line for line in done.stdout.splitlines() if line.startswith("RESULT"))
+    assert result.startswith("RESULT Failed") and "ran out of memory (RAM)" in result, result

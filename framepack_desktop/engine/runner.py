@@ -81,14 +81,24 @@ def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSessi
             "'GPU memory to keep free' so more is offloaded. Finished sections are kept: Generate continues.",
             traceback.format_exc(),
         )
+    except MemoryError:
+        yield run.failed(OUT_OF_RAM, traceback.format_exc())
     except Exception as e:  # noqa: BLE001 - last line of defence: the message must reach the user
-        yield run.failed(f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
+        out_of_ram = isinstance(e, RuntimeError) and _CPU_ALLOCATOR_FAILED in str(e)
+        yield run.failed(OUT_OF_RAM if out_of_ram else f"Unexpected error: {type(e).__name__}: {e}",
+                         traceback.format_exc())
     except (KeyboardInterrupt, GeneratorExit):
         # Aborted at once (a second Ctrl+C) or dropped by its reader: the job is stopped, not "running".
         run.abandoned()
         raise
     finally:
         run.close()
+
+
+OUT_OF_RAM = ("The computer ran out of memory (RAM). Close other programs, or choose a lower resolution or a "
+              "lighter precision (fp8); finished sections are kept: Generate (or framepack-desktop resume) continues.")
+# How torch reports a failed CPU allocation (a RuntimeError, not a MemoryError).
+_CPU_ALLOCATOR_FAILED = "DefaultCPUAllocator: can't allocate memory"
 
 
 @dataclass(frozen=True)
