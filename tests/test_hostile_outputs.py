@@ -131,3 +131,19 @@ def test_overwrite_replaces_an_existing_output(job, tmp_path, one_torch_thread):
     out.write_bytes(b"old")
     assert main(render_args(job, "--overwrite")) == 0
     assert read_job_metadata(out) is not None
+
+
+def test_a_failed_render_never_rewrites_the_unfinished_job_at_its_output(job, tmp_path, capsys):
+    (job.job_dir / "sections").mkdir(parents=True)
+    (job.job_dir / "job.json").write_text(job.to_json())
+    before = (job.job_dir / "job.json").read_text()
+    bad = tmp_path / "bad.png"
+    bad.write_text("not a picture")
+    other = job.replace(image=str(bad), prompt="another")
+    assert main(render_args(other)) == 1
+    err = last_error(capsys)
+    assert "another job's work" in err and "framepack-desktop resume" in err
+    assert main(render_args(other, "--overwrite")) == 1          # told to: still the image is refused first
+    assert "bad.png" in last_error(capsys)
+    assert (job.job_dir / "job.json").read_text() == before
+    assert sorted(p.name for p in job.job_dir.iterdir()) == ["job.json", "sections"]
