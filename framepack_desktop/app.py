@@ -127,7 +127,19 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED
+    except (MemoryError, ImportError) as e:
+        if not _out_of_memory(e):
+            raise
+        print("error: The computer ran out of memory (RAM) while loading PyTorch and the models' code "
+              f"({e}). Close other programs, or raise the memory limit this command runs under.", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_FAILED
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """A MemoryError, or an import that failed because a library could not be mapped into memory."""
+    return isinstance(e, MemoryError) or any(words in str(e) for words in (
+        "failed to map segment", "Cannot allocate memory"))
 
 
 def _job_from_args(args):

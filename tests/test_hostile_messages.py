@@ -137,3 +137,18 @@ def test_running_out_of_ram_is_a_plain_message(tmp_path, demo_models):
                           capture_output=True, text=True, timeout=600, cwd=os.getcwd())
     result = next(line for line in done.stdout.splitlines() if line.startswith("RESULT"))
     assert result.startswith("RESULT Failed") and "ran out of memory (RAM)" in result, result
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="the memory limit is set with Linux's RLIMIT_AS")
+def test_running_out_of_ram_while_importing_is_a_plain_message(tmp_path, make_image):
+    import subprocess
+    import sys
+
+    image = make_image(tmp_path / "in.png", (64, 64))
+    script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (300 * 2 ** 20,) * 2); "
+              "from framepack_desktop.app import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", script, "render", "--image", str(image), "--prompt", "x",
+                           "--out", str(tmp_path / "o.mp4")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1].startswith("error:")
+    assert "out of memory" in done.stderr
