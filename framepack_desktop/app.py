@@ -159,6 +159,7 @@ def _job_from_args(args):
     given.update({k: _absolute(given[k]) for k in ("image", "end_image", "output") if k in given})
     if args.from_file:
         source = Path(args.from_file)
+        # A new render: its images are pinned again when it runs, whatever the file recorded.
         base = read_job(source).replace(image_sha256="", end_image_sha256="")
         if "output" not in given:
             stem = source.name[:-len(".job")] if source.name.endswith(".job") else source.stem
@@ -194,9 +195,9 @@ def _resume(args) -> int:
     if not job_dir.is_dir():
         raise BadSettings(f"'{job_dir}' is not a job folder (the <video>.job folder beside an output).")
     job = load_job(job_dir)
-    moved = {k: _absolute(getattr(args, k)) for k in ("image", "end_image") if getattr(args, k)}
-    if moved:
-        job = job.replace(**moved, **{f"{k}_sha256": "" for k in moved})
+    # An image chosen where it is now: the same picture keeps every section (its bytes, not its path,
+    # are in the fingerprint); a new path drops the recorded digest (Job.replace).
+    job = job.replace(**{k: _absolute(getattr(args, k)) for k in ("image", "end_image") if getattr(args, k)})
     check_output(job, overwrite=True)
     out = Path(job.output)
     if out.exists() and not args.overwrite:

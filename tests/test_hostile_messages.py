@@ -152,3 +152,22 @@ def test_running_out_of_ram_while_importing_is_a_plain_message(tmp_path, make_im
     assert done.returncode == 1, done.stderr[-2000:]
     assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1].startswith("error:")
     assert "out of memory" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_stream_dropped_mid_run_is_stopped_and_one_dropped_after_finishing_stays_finished(
+        tmp_path, make_image, demo_models, one_torch_thread):
+    from framepack_desktop.engine.runner import run_job
+
+    image = make_image(tmp_path / "in.png", (160, 128))
+    job = Job(image=str(image), prompt="a fox", output=str(tmp_path / "out.mp4"), seconds=0.4, window=3,
+              resolution=128, steps=1, models=str(demo_models))
+    state = tmp_path / "out.job" / "state.json"
+    events = run_job(job)
+    next(e for e in events if isinstance(e, ev.StepProgress))
+    events.close()
+    assert json.loads(state.read_text())["state"] == "stopped"
+    events = run_job(job)
+    next(e for e in events if isinstance(e, ev.Finished))
+    events.close()
+    assert json.loads(state.read_text())["state"] == "finished"

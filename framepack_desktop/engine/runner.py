@@ -122,6 +122,7 @@ class _JobRun:
         self.seed: HistorySeed = HistorySeed()
         self.spans: list[tuple[int, int]] = []
         self.store_notes: list[str] = []
+        self.finished = False       # the video is written: a reader dropping the stream now stops nothing
 
     # ----- housekeeping -----
     def log(self, text: str) -> None:
@@ -145,7 +146,7 @@ class _JobRun:
         return ev.Failed(message, detail)
 
     def abandoned(self) -> None:
-        if self.folder:
+        if self.folder and not self.finished:
             self.log("aborted at once; every finished section is kept")
             self.folder.set_state("stopped")
 
@@ -303,6 +304,7 @@ class _JobRun:
         atomic_write_text(json_path, job.to_json())
         remove_output_temporaries(job)
         self.folder.set_state("finished")
+        self.finished = True
         self.log(f"finished: {out}")
         yield ev.Finished(str(out), str(json_path), job.num_frames, time.monotonic() - self.started)
 
