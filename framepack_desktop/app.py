@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         from .ui.main_window import run_gui
 
         return run_gui(sys.argv if argv is None else ["framepack-desktop", *argv])
-    from .engine.errors import UserError
+    from .engine.errors import UserError, is_out_of_ram
 
     try:
         if args.command == "render":
@@ -128,18 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED
     except (MemoryError, ImportError) as e:
-        if not _out_of_memory(e):
+        if not is_out_of_ram(e):
             raise
         print("error: The computer ran out of memory (RAM) while loading PyTorch and the models' code "
               f"({e}). Close other programs, or raise the memory limit this command runs under.", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_FAILED
-
-
-def _out_of_memory(e: BaseException) -> bool:
-    """A MemoryError, or an import that failed because a library could not be mapped into memory."""
-    return isinstance(e, MemoryError) or any(words in str(e) for words in (
-        "failed to map segment", "Cannot allocate memory"))
 
 
 def _job_from_args(args):

@@ -32,3 +32,15 @@ class NonFiniteLatents(UserError):
 
 class JobCancelled(Exception):
     """Raised inside the section loop when the user asked to stop; never shown as an error."""
+
+
+# How running out of RAM reads when it is not a MemoryError: torch's CPU allocator, an mmap or a
+# shared library that could not be mapped (ENOMEM's text), a failed import of one.
+_OUT_OF_RAM_WORDS = ("can't allocate memory", "Cannot allocate memory", "failed to map segment")
+
+
+def is_out_of_ram(error: BaseException) -> bool:
+    """Whether `error` means the process ran out of memory (RAM or its memory limit)."""
+    if isinstance(error, MemoryError):
+        return True
+    return isinstance(error, (RuntimeError, OSError, ImportError)) and any(w in str(error) for w in _OUT_OF_RAM_WORDS)

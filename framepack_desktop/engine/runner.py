@@ -35,7 +35,7 @@ import torch
 from . import events as ev
 from .atomic import atomic_write_text
 from .conditioning import PromptEmbeds, blend_image_embeds, encode_image_embeds, encode_latent
-from .errors import JobCancelled, OutputNotWritable, UserError
+from .errors import JobCancelled, OutputNotWritable, UserError, is_out_of_ram
 from .history_seed import HistorySeed, history_seed
 from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
 from .inputs import pin_inputs
@@ -84,8 +84,7 @@ def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSessi
     except MemoryError:
         yield run.failed(OUT_OF_RAM, traceback.format_exc())
     except Exception as e:  # noqa: BLE001 - last line of defence: the message must reach the user
-        out_of_ram = isinstance(e, RuntimeError) and _CPU_ALLOCATOR_FAILED in str(e)
-        yield run.failed(OUT_OF_RAM if out_of_ram else f"Unexpected error: {type(e).__name__}: {e}",
+        yield run.failed(OUT_OF_RAM if is_out_of_ram(e) else f"Unexpected error: {type(e).__name__}: {e}",
                          traceback.format_exc())
     except (KeyboardInterrupt, GeneratorExit):
         # Aborted at once (a second Ctrl+C) or dropped by its reader: the job is stopped, not "running".
@@ -97,8 +96,6 @@ def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSessi
 
 OUT_OF_RAM = ("The computer ran out of memory (RAM). Close other programs, or choose a lower resolution or a "
               "lighter precision (fp8); finished sections are kept: Generate (or framepack-desktop resume) continues.")
-# How torch reports a failed CPU allocation (a RuntimeError, not a MemoryError).
-_CPU_ALLOCATOR_FAILED = "DefaultCPUAllocator: can't allocate memory"
 
 
 @dataclass(frozen=True)
