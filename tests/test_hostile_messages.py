@@ -120,6 +120,8 @@ folder, models = sys.argv[1], sys.argv[2]
 Image.fromarray(np.random.default_rng(0).integers(0, 255, (720, 960, 3), dtype=np.uint8)).save(folder + "/in.png")
 job = Job(image=folder + "/in.png", prompt="a fox", output=folder + "/o.mp4", seconds=1.2, window=9,
           resolution=960, steps=1, models=models)
+warm = list(run_job(job.replace(output=folder + "/warm.mp4", resolution=128, seconds=0.4, window=3)))[-1]
+assert type(warm).__name__ == "Finished", warm   # every module imported before the limit
 vm = int(next(line for line in open("/proc/self/status") if line.startswith("VmSize")).split()[1]) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (vm + 400 * 2 ** 20,) * 2)   # 400 MB more than the imports took
 last = list(run_job(job))[-1]

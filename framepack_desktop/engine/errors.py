@@ -39,8 +39,14 @@ class JobCancelled(Exception):
 _OUT_OF_RAM_WORDS = ("can't allocate memory", "Cannot allocate memory", "failed to map segment")
 
 
-def is_out_of_ram(error: BaseException) -> bool:
-    """Whether `error` means the process ran out of memory (RAM or its memory limit)."""
-    if isinstance(error, MemoryError):
-        return True
-    return isinstance(error, (RuntimeError, OSError, ImportError)) and any(w in str(error) for w in _OUT_OF_RAM_WORDS)
+def is_out_of_ram(error: BaseException | None) -> bool:
+    """Whether `error`, or the error it was raised from (a library's lazy import wraps its cause),
+    means the process ran out of memory (RAM or its memory limit)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, MemoryError) or (isinstance(error, (RuntimeError, OSError, ImportError))
+                                              and any(w in str(error) for w in _OUT_OF_RAM_WORDS)):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
