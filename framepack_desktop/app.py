@@ -95,10 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fp8 matmuls on Ada/Hopper/Blackwell GPUs (faster, slightly different result)")
     r.add_argument("--lora", action="append", metavar="PATH[:WEIGHT]",
                    help="apply a LoRA (repeatable; weight default 1, may be negative); replaces the LoRAs of --from")
-    r.add_argument("--out", dest="output", help="output MP4")
+    r.add_argument("--out", dest="output", help="output MP4 (with --from and no --out: a new file in your videos "
+                                                "folder, never the path the file names)")
+    r.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
 
     s = sub.add_parser("resume", help="continue an interrupted job from its folder")
     s.add_argument("job_dir", help="the job's folder (<video>.job beside the output)")
+    s.add_argument("--image", help="the start image, when it was moved (the same picture keeps every saved section)")
+    s.add_argument("--end-image", dest="end_image", help="the end image, when it was moved")
+    s.add_argument("--overwrite", action="store_true", help="write the video again if it exists")
 
     e = sub.add_parser("extend", help="add seconds to a finished video, continuing it with the F1 model")
     e.add_argument("video", help="a video made by this app (its .job folder beside it), or a job folder")
@@ -108,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--steps", type=int)
     e.add_argument("--models", help="'demo' or a models folder (default: the video's)")
     e.add_argument("--out", dest="output", required=True, help="output MP4: the old video plus the new part")
+    e.add_argument("--overwrite", action="store_true", help="replace the output if it exists")
 
     t = sub.add_parser("takes", help="list every sampled version (take) of each section of a job")
     t.add_argument("job_dir", help="the job's folder (<video>.job beside the output)")
@@ -130,13 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         from .ui.main_window import run_gui
 
         return run_gui(sys.argv if argv is None else ["framepack-desktop", *argv])
-    from .engine.errors import UserError
+    from .engine.errors import UserError, is_out_of_ram
 
     try:
         if args.command == "render":
             return _render(args)
         if args.command == "resume":
-            return _resume(Path(args.job_dir))
+            return _resume(args)
         if args.command == "extend":
             return _extend(args)
         if args.command == "takes":
@@ -155,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_post_command(args)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except (MemoryError, ImportError) as e:
+        if not is_out_of_ram(e):
+            raise
+        print("error: The computer ran out of memory (RAM) while loading PyTorch and the models' code "
+              f"({e}). Close other programs, or raise the memory limit this command runs under.", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_FAILED
 
@@ -175,28 +187,41 @@ def _keyframes(specs: list[str] | None) -> dict[float, str]:
 
 
 def _jobs_from_args(args) -> list:
-    """The jobs a render command asks for: one, or a batch (several images, prompts or seeds)."""
+    """The jobs a render command asks for: one, or a batch (several images, prompts or seeds).
+
+    A file read with --from never chooses where to write (a shared video names any path it likes):
+    the output is --out, or a new name in the user's videos folder.
+    """
     from .engine.any_video import video_job
     from .engine.batch import batch_jobs, images_of, read_prompts
     from .engine.errors import BadSettings
     from .engine.job import Job
     from .engine.jobfile import read_job
+    from .engine.outputs import fresh_output
+    from .engine.paths import AppPaths
 
-    batch = ("command", "from_file", "image", "keyframes", "prompts_file", "seeds")
+    batch = ("command", "from_file", "image", "keyframes", "prompts_file", "seeds", "overwrite")
     given = {k: v for k, v in vars(args).items() if k not in batch and v is not None}
+    given.update({k: _absolute(given[k]) for k in ("end_image", "output", "video") if k in given})
     if args.keyframes:
-        given["keyframes"] = _keyframes(args.keyframes)
+        given["keyframes"] = {t: _absolute(path) for t, path in _keyframes(args.keyframes).items()}
     if "lora" in given:
         from .loras_cli import loras_from_args
 
         given["loras"] = loras_from_args(given.pop("lora"))
     prompts = read_prompts(args.prompts_file) if args.prompts_file else None
-    base = read_job(Path(args.from_file)) if args.from_file else None
+    # A new render from a file: its images are pinned again when it runs, whatever the file recorded.
+    base = read_job(Path(args.from_file)).replace(image_sha256="", end_image_sha256="") if args.from_file else None
     # TeaCache keeps its threshold in the `teacache` field (job files from before the choice existed).
     kind = given.get("step_cache", base.step_cache if base else "teacache")
     if kind == "teacache" and "step_cache_threshold" in given:
         given["teacache"] = given.pop("step_cache_threshold")
     if base:
+        if "output" not in given:
+            source = Path(args.from_file)
+            stem = source.name[:-len(".job")] if source.name.endswith(".job") else source.stem
+            given["output"] = str(fresh_output(AppPaths.default().outputs_dir, stem))
+            print(f"writing {given['output']}", file=sys.stderr)
         job = base.replace(**given)
         if any(r.active for r in job.loras):
             from .engine.lora_ref import relocate
@@ -212,15 +237,25 @@ def _jobs_from_args(args) -> list:
         job = Job(**{"image": "", "prompt": "", **given})
     if job.video:
         job = video_job(job)
-    images = images_of(args.image) if args.image else None
+    images = [_absolute(i) for i in images_of(args.image)] if args.image else None
     jobs = [each.validate() for each in batch_jobs(job, images, prompts, args.seeds or 1)]
     if not any(j.image or j.video for j in jobs):
         print(f"no start image: text only, starting from a {job.background} background", file=sys.stderr)
     return jobs
 
 
+def _absolute(path: str) -> str:
+    """A path as the job stores it: absolute, so the job means the same files from any folder."""
+    return str(Path(path).expanduser().absolute())
+
+
 def _render(args) -> int:
+    from .engine.outputs import check_output
+
     jobs = _jobs_from_args(args)
+    sources = (args.from_file,) if args.from_file else ()
+    for job in jobs:                      # every output checked before the first job runs
+        check_output(job, args.overwrite, sources)
     code = EXIT_OK
     for k, job in enumerate(jobs, start=1):
         if len(jobs) > 1:
@@ -232,20 +267,32 @@ def _render(args) -> int:
     return code
 
 
-def _resume(job_dir: Path) -> int:
+def _resume(args) -> int:
     from .engine.errors import BadSettings
     from .engine.jobfolder import load_job
+    from .engine.outputs import check_output
 
+    job_dir = Path(args.job_dir)
     if not job_dir.is_dir():
         raise BadSettings(f"'{job_dir}' is not a job folder (the <video>.job folder beside an output).")
-    return _run(load_job(job_dir))
+    job = load_job(job_dir)
+    # An image chosen where it is now: the same picture keeps every section (its bytes, not its path,
+    # are in the fingerprint); a new path drops the recorded digest (Job.replace).
+    job = job.replace(**{k: _absolute(getattr(args, k)) for k in ("image", "end_image") if getattr(args, k)})
+    check_output(job, overwrite=True)
+    out = Path(job.output)
+    if out.exists() and not args.overwrite:
+        raise BadSettings(f"This job is finished: '{out}' exists. Add --overwrite to write it again.")
+    return _run(job)
 
 
 def _extend(args) -> int:
     from .engine.extend import extend_job, extension_base
+    from .engine.outputs import check_output
 
     changes = {k: getattr(args, k) for k in ("seed", "steps", "models") if getattr(args, k) is not None}
-    job = extend_job(args.video, args.seconds, args.output, prompt=args.prompt, **changes)
+    job = extend_job(args.video, args.seconds, _absolute(args.output), prompt=args.prompt, **changes)
+    check_output(job, args.overwrite, (args.video,))
     extension_base(job)  # a missing or unfinished job folder is reported before any model loads
     return _run(job)
 
@@ -254,6 +301,7 @@ def _takes(job_dir: Path, prune: bool = False) -> int:
     import time
 
     from .engine.jobfolder import list_takes, prune_takes
+    from .engine.printable import printable
 
     if prune:
         files, freed = prune_takes(job_dir)
@@ -264,7 +312,7 @@ def _takes(job_dir: Path, prune: bool = False) -> int:
         for take in takes:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(take.created))
             mark = "*" if take.active else " "
-            print(f"  {mark} seed {take.seed:<10} {when}  {take.fingerprint[:16]}  {take.prompt}")
+            print(f"  {mark} seed {take.seed:<10} {when}  {take.fingerprint[:16]}  {printable(take.prompt)}")
     return EXIT_OK
 
 
@@ -284,13 +332,19 @@ def _run(job) -> int:
     previous = signal.signal(signal.SIGINT, on_interrupt)
     progress = Progress(sys.stderr)
     code = EXIT_FAILED
+    events = run_job(job, cancel)
     try:
-        for event in run_job(job, cancel):
+        for event in events:
             progress.show(event)
             if isinstance(event, ev.Finished):
                 code = EXIT_OK
             elif isinstance(event, ev.Cancelled):
                 code = EXIT_CANCELLED
+    except KeyboardInterrupt:
+        events.close()
+        print(f"\naborted; every finished section is kept: framepack-desktop resume \"{job.job_dir}\" continues.",
+              file=sys.stderr)
+        code = EXIT_CANCELLED
     finally:
         signal.signal(signal.SIGINT, previous)
     return code

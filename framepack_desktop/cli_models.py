@@ -68,6 +68,11 @@ def run_models_command(args: argparse.Namespace) -> int:
             return _demo(args)
         folder = models_folder(args.models)
         variants = VARIANTS.names if args.variant == "all" else (args.variant,)
+        if args.models and args.models_command == "verify" and not folder.is_dir():
+            from .engine.errors import BadSettings
+
+            raise BadSettings(f"The models folder '{folder}' does not exist: check the path, or fetch the models "
+                              f"into it with framepack-desktop models download --models \"{folder}\".")
         if args.models_command == "calibrate-magcache":
             return _calibrate(folder, variants, args)
         if args.models_command == "list":
@@ -83,10 +88,17 @@ def run_models_command(args: argparse.Namespace) -> int:
 
 
 def _demo(args) -> int:
+    from .engine.atomic import translate_write_errors
+    from .engine.errors import BadSettings
     from .engine.models.demo import build_demo_models
     from .engine.models.loader import demo_models_dir
 
-    path = build_demo_models(Path(args.dir) if args.dir else demo_models_dir())
+    target = Path(args.dir) if args.dir else demo_models_dir()
+    blocker = next((p for p in (target, *target.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise BadSettings(f"'{blocker}' is a file: the demo models need a folder. Choose a new or empty folder.")
+    with translate_write_errors(target):
+        path = build_demo_models(target)
     print(f"demo models (random weights: their videos are noise) in {path}")
     from .loras_cli import write_demo_loras_for
 
@@ -100,6 +112,9 @@ def _list(folder: Path, variants: tuple[str, ...]) -> int:
     from .engine.models.store import inventory, to_download
 
     entries = inventory(folder, variants)
+    if not folder.is_dir():
+        print(f"The models folder {folder} does not exist (yet): everything below is missing. "
+              f"framepack-desktop models download --models \"{folder}\" makes it and fetches them.")
     print(f"Models in {folder}" + (" (demo set: tiny random weights, videos are noise)" if is_demo(folder) else ""))
     print(f"  {'component':<18} {'variant':<9} {'status':<8} {'size':>18}  where")
     for e in entries:
@@ -118,7 +133,7 @@ def _list(folder: Path, variants: tuple[str, ...]) -> int:
 
 
 def _verify(folder: Path, variants: tuple[str, ...], hashes: bool) -> int:
-    from .engine.models.verify import verify_models
+    from .engine.models.verify import has_checksum, verify_models
 
     checked: list[Path] = []
     problems = verify_models(folder, variants, hashes=hashes, on_file=checked.append)
@@ -127,6 +142,11 @@ def _verify(folder: Path, variants: tuple[str, ...], hashes: bool) -> int:
     if problems:
         print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {folder} ({len(checked)} files checked). "
               "Delete damaged files, then: framepack-desktop models download", file=sys.stderr)
+        return EXIT_FAILED
+    if hashes and not any(has_checksum(folder, path) for path in checked):
+        print(f"error: no checksums to compare: the {len(checked)} files in {folder} were not fetched by `models "
+              "download` (it records them), so only their sizes and headers were checked, and those are fine.",
+              file=sys.stderr)
         return EXIT_FAILED
     print(f"All {len(checked)} files in {folder} are complete.")
     return EXIT_OK

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from .engine import events as ev
+from .engine.printable import printable
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -20,7 +21,7 @@ class Progress:
         self.stream = stream
         self.width = width
         self.sections = 0
-        self.done = 0
+        self.finished: set[int] = set()     # sections whose frames are made (kept ones count once)
         self.tty = stream.isatty()
         self._bar_open = False
 
@@ -28,14 +29,14 @@ class Progress:
         if self._bar_open:
             self.stream.write("\n")
             self._bar_open = False
-        self.stream.write(text + "\n")
+        self.stream.write(printable(text, keep="\n") + "\n")
         self.stream.flush()
 
     def show(self, event: ev.Event) -> None:
         if isinstance(event, ev.JobStarted):
             self.sections = event.num_sections
-            self.done = len(event.resumed_sections)
-            resumed = f", {self.done} already done" if self.done else ""
+            self.finished = set(event.resumed_sections)
+            resumed = f", {len(self.finished)} already done" if self.finished else ""
             self._line(f"{event.num_sections} sections, {event.num_frames} frames at {event.width}x{event.height}{resumed}")
             if event.plan:
                 self._line(f"plan: {event.plan}")
@@ -53,8 +54,8 @@ class Progress:
             elif event.step == event.steps:
                 self._line(text)
         elif isinstance(event, ev.SectionDecoded):
-            self.done += 1
-            self._line(f"section {self.done}/{self.sections} done: frames {event.start_frame}-"
+            self.finished.add(event.section)
+            self._line(f"section {len(self.finished)}/{self.sections} done: frames {event.start_frame}-"
                        f"{event.start_frame + len(event.frames) - 1}"
                        f"{f', {event.skipped_steps} steps cached' if event.skipped_steps else ''}"
                        f"{f', ready {event.latency_s:.1f} s after sampling' if event.latency_s is not None else ''}")

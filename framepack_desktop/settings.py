@@ -76,15 +76,43 @@ def _read_json(path: Path) -> Any | None:
         return None
 
 
+def _text_map(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str) for k, x in v.items())
+
+
+# What each setting must be; a value that is not is logged (one line) and its default used.
+_SETTING_KINDS = {
+    "theme": (lambda v: v in THEMES, "one of " + ", ".join(THEMES)),
+    "models_dir": (lambda v: isinstance(v, str), "text"),
+    "output_dir": (lambda v: isinstance(v, str), "text"),
+    "random_seed": (lambda v: isinstance(v, bool), "true or false"),
+    "last_job": (lambda v: isinstance(v, dict), "a job (a JSON object)"),
+    "ui_state": (_text_map, "a mapping of names to text"),
+    "lora_dir": (lambda v: isinstance(v, str), "text"),
+}
+
+
 def load_settings(paths: AppPaths) -> Settings:
+    """The saved settings, read strictly: each unknown or wrong value is logged on its own line and
+    left at its default, so one bad value never costs the others (or the start)."""
     data = _read_json(paths.settings_file)
     if not isinstance(data, dict):
+        if data is not None:
+            log.warning("%s holds %s, not settings: starting with the defaults", paths.settings_file,
+                        type(data).__name__)
         return Settings()
-    known = {f.name for f in dataclasses.fields(Settings)}
-    s = Settings(**{k: v for k, v in data.items() if k in known})
-    if s.theme not in THEMES:
-        s.theme = "system"
-    return s
+    kept = {}
+    for name, value in data.items():
+        if name not in _SETTING_KINDS:
+            log.warning("%s: unknown setting '%s' ignored", paths.settings_file, name)
+            continue
+        check, wanted = _SETTING_KINDS[name]
+        if check(value):
+            kept[name] = value
+        else:
+            log.warning("%s: '%s' must be %s, not %s: using the default", paths.settings_file, name, wanted,
+                        json.dumps(value)[:60])
+    return Settings(**kept)
 
 
 def save_settings(paths: AppPaths, settings: Settings) -> None:

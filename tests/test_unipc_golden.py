@@ -1,4 +1,7 @@
-"""Our UniPC against FramePack's own sampler, run on an analytic model (shared/fidelity).
+"""Our UniPC against FramePack's own sampler, run on an analytic model.
+
+The golden file is a copy of the project's shared/fidelity/unipc_golden.json (values computed by the
+original FramePack's code), kept in tests/ so a clone on its own runs this test.
 
 The golden file holds, for 2, 3, 4, 10 and 25 steps, the sigma schedule FramePack used, its x0
 prediction after every model call and its result. The same seed and settings must give the same
@@ -12,7 +15,7 @@ import torch
 from framepack_desktop.engine.sampling.samplers import iter_sample
 from framepack_desktop.engine.sampling.schedule import shifted_sigmas
 
-GOLDEN = json.loads((Path(__file__).resolve().parents[2] / "shared" / "fidelity" / "unipc_golden.json").read_text())
+GOLDEN = json.loads((Path(__file__).resolve().parent / "fidelity" / "unipc_golden.json").read_text())
 CASES = GOLDEN["cases"]
 
 

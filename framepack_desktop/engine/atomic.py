@@ -23,6 +23,10 @@ from pathlib import Path
 
 from .errors import OutputNotWritable
 
+# Opened with this, a file that is a symbolic link is refused (ELOOP) instead of followed: a job
+# folder never writes through a link (jobfolder/links.py checks them first and names them).
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _NO_PERMISSION = {errno.EACCES, errno.EPERM, errno.EROFS}
 _NO_FOLDER = {errno.ENOENT, errno.ENOTDIR}

@@ -142,9 +142,11 @@ def _check_size(size: tuple[int, int], name: str) -> None:
 
 def _to_rgb(image: Image.Image, name: str) -> np.ndarray:
     if image.mode.startswith("I;16") or image.mode in ("I", "F"):
-        values = np.asarray(image, dtype=np.float64)
+        values = np.nan_to_num(np.asarray(image, dtype=np.float64))
         if image.mode.startswith("I;16") or values.max(initial=0) > 255:
             values = values / 257  # 16-bit range to 8-bit
+        elif image.mode == "F" and values.max(initial=0) <= 1:
+            values = values * 255  # float pictures (TIFF, EXR-like) hold 0..1
         grey = np.clip(np.rint(values), 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     if image.has_transparency_data:

@@ -2,7 +2,8 @@
 
 Everything a generation needs is here, so the same JSON re-runs the same video: the CLI's
 `render --from`, the queue, crash resume and "load settings from this video" all go through
-`Job.from_json`. Paths are stored as given (strings); the runner resolves them.
+`Job.from_json`. Paths are stored absolute (the CLI and the window make them so; a job file's
+relative paths are read relative to that file, `engine/jobfile.py`).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from .errors import BadSettings
 from .lora_ref import LoraRef, check_weight
 
 FORMAT_VERSION = 1
+# Guidance beyond this makes noise, then NaN: the window's sliders stop at it too.
+GUIDANCE_MAX = 32
 
 
 # Every field says what changing it changes (the fingerprint of saved sections follows from this,
@@ -36,13 +39,13 @@ LATENTS, FRAMES, NEITHER = "latents", "frames", "neither"
 _NO_DEFAULT = object()
 
 
-def _declared(changes: str, digest: str, default: Any, factory: Any) -> Any:
+def _declared(changes: str, digest: str, default: Any, factory: Any, compare: bool = True) -> Any:
     meta = {CHANGES: changes, DIGEST: digest}
     if factory is not None:
-        return field(default_factory=factory, metadata=meta)
+        return field(default_factory=factory, metadata=meta, compare=compare)
     if default is _NO_DEFAULT:
-        return field(metadata=meta)
-    return field(default=default, metadata=meta)
+        return field(metadata=meta, compare=compare)
+    return field(default=default, metadata=meta, compare=compare)
 
 
 def latents(digest: str, default: Any = _NO_DEFAULT, factory: Any = None) -> Any:
@@ -53,8 +56,52 @@ def frames(default: Any = _NO_DEFAULT) -> Any:
     return _declared(FRAMES, "", default, None)
 
 
-def neither(default: Any = _NO_DEFAULT) -> Any:
-    return _declared(NEITHER, "", default, None)
+def neither(default: Any = _NO_DEFAULT, compare: bool = True) -> Any:
+    return _declared(NEITHER, "", default, None, compare)
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _whole(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _sections_of(check: Any) -> Any:
+    def ok(v: Any) -> bool:
+        return isinstance(v, dict) and all(str(k).isdigit() and check(x) for k, x in v.items())
+    return ok
+
+
+def _times_to_text(v: Any) -> bool:
+    def is_time(k: Any) -> bool:
+        try:
+            return float(k) >= 0
+        except (TypeError, ValueError):
+            return False
+    return isinstance(v, dict) and all(is_time(k) and isinstance(x, str) for k, x in v.items())
+
+
+def _lora_records(v: Any) -> bool:
+    return isinstance(v, (list, tuple)) and all(isinstance(x, dict) and isinstance(x.get("path"), str)
+                                                and isinstance(x.get("sha256"), str) and _number(x.get("weight", 1.0))
+                                                for x in v)
+
+
+# What a job JSON value must be, by the field's annotation; `Job.from_dict` names each mismatch.
+_KINDS = {
+    "str": (lambda v: isinstance(v, str), "text"),
+    "str | None": (lambda v: v is None or isinstance(v, str), "text or null"),
+    "float": (_number, "a number"),
+    "int": (_whole, "a whole number"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "dict[int, int]": (_sections_of(_whole), "a mapping of section numbers to whole numbers"),
+    "dict[int, str]": (_sections_of(lambda v: isinstance(v, str)), "a mapping of section numbers to text"),
+    "float | None": (lambda v: v is None or _number(v), "a number or null"),
+    "dict[float, str]": (_times_to_text, "a mapping of times in seconds to image files"),
+    "tuple[LoraRef, ...]": (_lora_records, "a list of LoRA records (path, sha256, weight)"),
+}
 
 
 @dataclass(frozen=True)
@@ -121,6 +168,12 @@ class Job:
     # Prompt blending: over this many sections after a timed prompt's change, the text embeddings
     # move from the previous prompt to the new one instead of switching at once (0: a hard switch).
     prompt_blend: int = latents("section", 0)
+    # The sha256 of each input image's bytes, recorded when the job first runs (engine/inputs.py),
+    # so that resuming says when a picture is gone or was changed instead of silently making another
+    # video. The bytes already enter the fingerprint ("file"); these only name the problem, and two
+    # jobs that differ only here are the same job.
+    image_sha256: str = neither("", compare=False)
+    end_image_sha256: str = neither("", compare=False)
 
     # ----- derived timing (the method's arithmetic, DESIGN.md section 4) -----
     @property
@@ -194,17 +247,28 @@ class Job:
             raise bad(f"Steps must be between 1 and 200 (got {self.steps}).")
         if not 1 <= self.window <= 33:
             raise bad(f"Latent window must be between 1 and 33 (got {self.window}).")
-        if self.gs < 0 or self.cfg < 0 or self.rescale < 0 or self.rescale > 1:
-            raise bad("Guidance must be non-negative and rescale between 0 and 1.")
-        if self.teacache < 0:
-            raise bad("TeaCache threshold must be 0 or more (0 or 'off' turns it off).")
+        for name, lo, hi, what in (("gs", 0, GUIDANCE_MAX, "Distilled guidance (gs)"),
+                                   ("cfg", 0, GUIDANCE_MAX, "CFG scale (cfg)"),
+                                   ("rescale", 0, 1, "CFG rescale (rescale)")):
+            value = getattr(self, name)
+            if not math.isfinite(value) or not lo <= value <= hi:
+                raise bad(f"{what} must be a number from {lo} to {hi} (got {value}).")
+        if not math.isfinite(self.teacache) or self.teacache < 0:
+            raise bad(f"TeaCache threshold must be 0 or more (0 or 'off' turns it off; got {self.teacache}).")
+        if not math.isfinite(self.keep_free_gb) or not 0 <= self.keep_free_gb <= 1024:
+            raise bad(f"GPU memory to keep free must be from 0 to 1024 GB (got {self.keep_free_gb}).")
+        for s, seed in [(None, self.seed), *self.section_seeds.items()]:
+            if not 0 <= seed < 2 ** 64:
+                where = "" if s is None else f" of section {s + 1}"
+                raise bad(f"The seed{where} must be a whole number from 0 to 2^64 - 1 (got {seed}).")
         if self.step_cache not in STEP_CACHES:
             raise bad(f"Unknown step cache '{self.step_cache}': use one of {', '.join(STEP_CACHES)}.")
-        if self.step_cache_threshold is not None and not self.step_cache_threshold >= 0:
+        if self.step_cache_threshold is not None and not (math.isfinite(self.step_cache_threshold)
+                                                          and self.step_cache_threshold >= 0):
             raise bad(f"Step-cache threshold must be 0 or more (got {self.step_cache_threshold}).")
         if not 0 <= self.crf <= 51:
             raise bad(f"CRF must be between 0 and 51 (got {self.crf}).")
-        if not 0 <= self.end_influence <= 1:
+        if not math.isfinite(self.end_influence) or not 0 <= self.end_influence <= 1:
             raise bad(f"End-image influence must be between 0 and 1 (got {self.end_influence}).")
         PRECISIONS.check(self.precision)
         MEMORY_MODES.check(self.memory)
@@ -254,14 +318,29 @@ class Job:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Job":
+        """The job a JSON object holds, read strictly: every unknown setting and every value of the
+        wrong type is named, one line each (ranges are `validate`'s)."""
+        if not isinstance(d, dict):
+            raise BadSettings(f"The job file holds {type(d).__name__}, not a job.")
         d = dict(d)
-        d.pop("format", None)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
+        version = d.pop("format", FORMAT_VERSION)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - set(fields))
         if unknown:
             raise BadSettings(f"This job file has settings this version does not know: {', '.join(unknown)}.")
-        d["section_seeds"] = {int(k): int(v) for k, v in d.get("section_seeds", {}).items()}
-        d["section_prompts"] = {int(k): str(v) for k, v in d.get("section_prompts", {}).items()}
+        problems = [] if version == FORMAT_VERSION else [f"'format' is {version!r}: this version reads format "
+                                                        f"{FORMAT_VERSION}"]
+        problems += [f"'{name}' is missing" for name, f in fields.items()
+                     if name not in d and f.default is dataclasses.MISSING
+                     and f.default_factory is dataclasses.MISSING]
+        for name, value in d.items():
+            check, wanted = _KINDS.get(fields[name].type, (lambda v: True, ""))
+            if not check(value):
+                problems.append(f"'{name}' must be {wanted}, not {json.dumps(value)[:60]}")
+        if problems:
+            raise BadSettings("The job file has wrong settings:\n" + "\n".join(f"  {p}" for p in problems))
+        d["section_seeds"] = {int(k): v for k, v in d.get("section_seeds", {}).items()}
+        d["section_prompts"] = {int(k): v for k, v in d.get("section_prompts", {}).items()}
         d["loras"] = tuple(LoraRef.from_dict(x) for x in d.get("loras", ()))
         d["keyframes"] = {float(k): str(v) for k, v in d.get("keyframes", {}).items()}
         return cls(**d)
@@ -270,10 +349,14 @@ class Job:
     def from_json(cls, text: str) -> "Job":
         try:
             return cls.from_dict(json.loads(text))
-        except (json.JSONDecodeError, TypeError) as e:
+        except json.JSONDecodeError as e:
             raise BadSettings(f"The job file is not valid job JSON ({e}).") from e
 
     def replace(self, **changes: Any) -> "Job":
+        """A changed copy; a new image path drops that image's recorded digest (it pinned the old file)."""
+        for name in ("image", "end_image"):
+            if name in changes and changes[name] != getattr(self, name):
+                changes.setdefault(f"{name}_sha256", "")
         return dataclasses.replace(self, **changes)
 
     # ----- where its files live -----

@@ -20,32 +20,56 @@ def read_job(path: str | os.PathLike) -> Job:
     if not path.exists():
         raise BadSettings(f"'{path}' does not exist.")
     if path.suffix.lower() == ".json":
-        return Job.from_json(path.read_text(encoding="utf-8"))
-    from .video.mp4 import read_job_metadata
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise BadSettings(f"'{path}' is not a job file (it is not text).") from None
+    else:
+        from .video.mp4 import read_job_metadata
 
-    text = read_job_metadata(path)
-    if not text:
-        raise BadSettings(f"'{path.name}' holds no FramePack Desktop job: only videos made by this app can be used.")
-    return Job.from_json(text)
+        text = read_job_metadata(path)
+        if not text:
+            raise BadSettings(f"'{path.name}' holds no FramePack Desktop job: only videos made by this app can be "
+                              "used.")
+    return _anchored(_strict(text, path), path.parent)
+
+
+def _strict(text: str, path: Path) -> Job:
+    """The job in `text`, its types and ranges checked; BadSettings naming the file otherwise."""
+    try:
+        return Job.from_json(text).validate()
+    except BadSettings as e:
+        raise BadSettings(f"{path}: {e}") from None
+
+
+def _anchored(job: Job, folder: Path) -> Job:
+    """The job with relative image paths (written before jobs stored them absolute) read relative to
+    the folder of the file that holds them, never to whichever folder the app runs in."""
+    changes = {name: str(folder.absolute() / value) for name in ("image", "end_image")
+               if (value := getattr(job, name)) and not Path(value).is_absolute()}
+    return job.replace(**changes) if changes else job
 
 
 def load_job(job_dir: str | os.PathLike) -> Job:
     """The job of a job folder; a missing or damaged job.json is rebuilt from the saved sections.
 
-    When the folder was moved, the output becomes the MP4 beside its new place, so the job
-    keeps working in this folder.
+    The output is always the MP4 beside the folder (whatever job.json says, and wherever the folder
+    was moved): a job folder writes only inside itself and beside itself.
     """
     job_dir = Path(job_dir)
+    if not job_dir.name.endswith(".job"):
+        raise BadSettings(f"'{job_dir}' is not a job folder: job folders are named <video>.job (the folder this "
+                          "app makes beside each video), and only those are read or written as jobs.")
     try:
-        job = read_job(job_dir / "job.json")
-    except (OSError, UnicodeDecodeError, UserError):
+        job = _strict((job_dir / "job.json").read_text(encoding="utf-8"), job_dir / "job.json")
+    except (OSError, UnicodeDecodeError, UserError) as e:
         from .jobfolder.files import SectionFiles
 
         job = SectionFiles(job_dir).newest_job()
         if job is None:
-            raise BadSettings(
-                f"'{job_dir}' is not a usable job folder: it has no readable job.json and no saved sections."
-            ) from None
-    if job_dir.name.endswith(".job") and job.job_dir.resolve() != job_dir.resolve():
-        job = job.replace(output=str(job_dir.parent / (job_dir.name[: -len(".job")] + ".mp4")))
-    return job
+            why = f"it has no saved sections, and {e}" if isinstance(e, UserError) else \
+                "it has no readable job.json and no saved sections."
+            raise BadSettings(f"'{job_dir}' is not a usable job folder: {why}") from None
+    job = _anchored(job, job_dir.parent)
+    beside = job_dir.parent.absolute() / (job_dir.name[: -len(".job")] + ".mp4")
+    return job if Path(job.output) == beside else job.replace(output=str(beside))

@@ -6,7 +6,8 @@ longest prefix of that list that agrees with this job's chain AND whose frames t
 holds; every section after it is decoded again from its saved latents (never sampled again).
 - resume: the whole list is kept; a crash in the middle of a store write shortens it by one;
 - a redo or a switched take: the list differs from the chain, the store starts anew;
-- decoded.json, frames.json or frames.bin missing or damaged: reported, the store starts anew.
+- decoded.json, frames.json or frames.bin missing or damaged: reported, the store starts anew;
+- frames whose checksum fails (bytes damaged in place): reported, decoded again from where they are.
 """
 from __future__ import annotations
 
@@ -55,6 +56,10 @@ def open_job_store(folder: JobFolder, entries: list[str], spans: list[Span], num
             store = None
     keep = 0
     if store is not None and decoded:
+        damaged = store.drop_damaged()
+        if damaged:
+            notes.append(f"{len(damaged)} frames in the frame store failed their checksum (damaged on disk): "
+                         "they are made again from the saved sections, which are all kept.")
         agreed = 0
         while agreed < min(len(decoded), len(entries)) and decoded[agreed] == entries[agreed]:
             agreed += 1
@@ -65,9 +70,10 @@ def open_job_store(folder: JobFolder, entries: list[str], spans: list[Span], num
             # A write cut short by a crash costs the last section; losing more means damage.
             notes.append("The frame store holds fewer frames than recorded: the missing ones are made "
                          "again from the saved sections, which are all kept.")
-        if keep and agreed < len(decoded):
+        if keep:
             # A redo (or another take): the frames of the sections before the first changed one
-            # stay; those of the old take after it are no longer valid.
+            # stay; those of the old take after it are no longer valid. Nor are frames beyond a
+            # damaged one: they are decoded again with the sections after it.
             store.keep_only(*spans[keep])
     if store is None or keep == 0:
         if store is not None:

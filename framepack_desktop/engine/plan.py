@@ -119,10 +119,14 @@ class Plan:
         return self.root if order == 0 else self.prints[self.orders[order - 1]]
 
 
+def section_starts(job: Job) -> list[float]:
+    """When each section (time index) starts, in seconds; an extension's count from its own start."""
+    return [4 * job.window * s / job.fps for s in range(job.num_sections)]
+
+
 def section_prompts(job: Job) -> list[str]:
     """Each section's prompt (time index); an extension's timestamps count from its own start."""
-    starts = [4 * job.window * s / job.fps for s in range(job.num_sections)]
-    return prompts_for_sections(job.prompt, starts, job.section_prompts)
+    return prompts_for_sections(job.prompt, section_starts(job), job.section_prompts)
 
 
 def section_anchors(job: Job) -> list[str | None]:

@@ -35,20 +35,26 @@ import torch
 from . import events as ev
 from .atomic import atomic_write_text
 from .conditioning import PromptEmbeds, blend_image_embeds, blend_prompt_embeds, encode_image_embeds, encode_latent
-from .errors import JobCancelled, OutputNotWritable, UserError
+from .errors import JobCancelled, OutputNotWritable, UserError, is_out_of_ram
 from .history_seed import HistorySeed, history_seed
 from .images import fit_to_bucket, load_image, nearest_bucket, to_model_tensor
+from .inputs import pin_inputs
 from .job import Job
 from .jobfolder import JobFolder
+from .jobfolder.folder import remove_output_temporaries
 from .jobframes import open_job_store
 from .lora_set import prepare_loras
 from .models.loader import require_models, resolve_models_dir
 from .sampling.stepcache import require_step_cache
 from .models.policy import plan_job
-from .plan import SectionPlan
+from .models.pretrained import VERIFY_HINT
+from .models.safetensors_io import DamagedFile
+from .outputs import check_not_input
+from .plan import Plan, SectionPlan, section_starts
 from .section_sampler import SectionInputs, SectionSampler, StepTimer, section_noise
 from .session import ModelSession
 from .sampling.order import frames_of
+from .sampling.prompts import unused_timestamps
 from .sampling.variants import generated_count, variant_of
 from .speed import compiles_at_next_call, mark_compiled_run, prepare_transformer, tune_convolutions
 from .video.blend import join_chunk
@@ -69,16 +75,29 @@ def run_job(job: Job, cancel: threading.Event | None = None, session: ModelSessi
         yield run.failed(str(e) + kept)
     except UserError as e:
         yield run.failed(str(e))
+    except DamagedFile as e:    # a model file damaged after the check at the start
+        yield run.failed(f"{e}. {VERIFY_HINT}")
     except torch.OutOfMemoryError:
         yield run.failed(
             "The GPU ran out of memory. Choose a lower resolution or a lighter precision (fp8), or raise "
             "'GPU memory to keep free' so more is offloaded. Finished sections are kept: Generate continues.",
             traceback.format_exc(),
         )
+    except MemoryError:
+        yield run.failed(OUT_OF_RAM, traceback.format_exc())
     except Exception as e:  # noqa: BLE001 - last line of defence: the message must reach the user
-        yield run.failed(f"Unexpected error: {type(e).__name__}: {e}", traceback.format_exc())
+        yield run.failed(OUT_OF_RAM if is_out_of_ram(e) else f"Unexpected error: {type(e).__name__}: {e}",
+                         traceback.format_exc())
+    except (KeyboardInterrupt, GeneratorExit):
+        # Aborted at once (a second Ctrl+C) or dropped by its reader: the job is stopped, not "running".
+        run.abandoned()
+        raise
     finally:
         run.close()
+
+
+OUT_OF_RAM = ("The computer ran out of memory (RAM). Close other programs, or choose a lower resolution or a "
+              "lighter precision (fp8); finished sections are kept: Generate (or framepack-desktop resume) continues.")
 
 
 @dataclass(frozen=True)
@@ -114,6 +133,7 @@ class _JobRun:
         self.seed: HistorySeed = HistorySeed(job)
         self.spans: list[tuple[int, int]] = []
         self.store_notes: list[str] = []
+        self.finished = False       # the video is written: a reader dropping the stream now stops nothing
 
     # ----- housekeeping -----
     def log(self, text: str) -> None:
@@ -135,6 +155,11 @@ class _JobRun:
         if self.folder:
             self.folder.set_state("failed", message)
         return ev.Failed(message, detail)
+
+    def abandoned(self) -> None:
+        if self.folder and not self.finished:
+            self.log("aborted at once; every finished section is kept")
+            self.folder.set_state("stopped")
 
     def cancelled(self) -> ev.Cancelled:
         finished = self.folder.finished_sections() if self.folder else ()
@@ -185,22 +210,25 @@ class _JobRun:
         yield from self.write_video()
 
     def check_inputs(self) -> None:
-        job = self.job.validate()
+        # Everything that can be refused is checked before the job folder is opened: a refused job
+        # leaves no folder behind, and never rewrites the job.json of an unfinished job at its output.
+        job = self.job = pin_inputs(self.job.validate())
+        check_not_input(job)
         self.variant = variant_of(job.variant)
-        self.open_folder()
         self.models_dir = resolve_models_dir(job.models)
         require_models(self.models_dir, job.variant)
         require_step_cache(job.step_cache_choice[0], self.models_dir, job.variant)
         self.memory = plan_job(job)
         self.place = self.memory.placement
         self.loras = prepare_loras(job, self.models_dir, self.place)  # a missing or refused LoRA stops here
-        self.plan = self.folder.plan
+        self.plan = Plan.of(job)
         self.seed = history_seed(job, self.plan)
         start_img = self.seed.start_picture()
         self.height, self.width = nearest_bucket(start_img.shape[0], start_img.shape[1], job.resolution)
         self.start_px = self.fit(start_img)
         self.end_px = self.fit(load_image(job.end_image)) if job.end_image else None
         self.keyframe_px = {path: self.fit(load_image(path)) for path in dict.fromkeys(job.keyframes.values())}
+        self.open_folder()
 
     def fit(self, image: np.ndarray) -> torch.Tensor:
         return to_model_tensor(fit_to_bucket(image, self.height, self.width))
@@ -213,7 +241,7 @@ class _JobRun:
         yield ev.JobStarted(str(folder.path), job.num_sections, job.num_frames, self.height, self.width, job.fps,
                             plan.sections, self.kept, ready[0], ready[1], str(self.store.folder), place.summary(),
                             place.reasons)
-        for note in folder.notes + self.store_notes + self.loras.notes():
+        for note in folder.notes + self.store_notes + self.loras.notes() + self.unused_prompt_notes():
             yield ev.Status(note, notice=True)
         if self.loras.refs:
             yield ev.Status(self.loras.summary())
@@ -222,6 +250,13 @@ class _JobRun:
         self.log(f"started: {job.num_sections} sections, {job.num_frames} frames at {self.width}x{self.height} on "
                  f"{place.device}; {len(self.kept)} sections already done")
         self.log("memory plan: " + self.memory.report().replace("\n", "\n    "))
+
+    def unused_prompt_notes(self) -> list[str]:
+        """A timestamp no section reaches (`[99s]` in a 5 s video) is named, not silently dropped."""
+        starts = section_starts(self.job)
+        return [f"The prompt at [{t:g}s] is never used: the last section of this {self.job.duration:.1f} s video "
+                f"starts at {starts[-1]:.1f} s. Make the video longer or move that timestamp earlier."
+                for t in unused_timestamps(self.job.prompt, starts)]
 
     def encode_prompts(self) -> Iterator[ev.Event]:
         job = self.job
@@ -287,7 +322,9 @@ class _JobRun:
                   metadata=job.to_json())
         json_path = out.with_suffix(".json")
         atomic_write_text(json_path, job.to_json())
+        remove_output_temporaries(job)
         self.folder.set_state("finished")
+        self.finished = True
         self.log(f"finished: {out}")
         yield ev.Finished(str(out), str(json_path), end - first, time.monotonic() - self.started)
 

@@ -14,14 +14,16 @@ from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.job import Job
 
 
-def unfinished_jobs(outputs_dir: str | Path, queued: list[Job]) -> list:
-    """Unfinished job folders to offer at start, minus those the queue will run anyway."""
-    from ..engine.jobfolder import find_unfinished_jobs
+def unfinished_jobs(outputs_dir: str | Path, queued: list[Job]) -> tuple[list, list]:
+    """Unfinished job folders to offer at start, minus those the queue will run anyway; and the job
+    folders that could not be read, with why."""
+    from ..engine.jobfolder import scan_job_folders
 
     if not Path(outputs_dir).is_dir():
-        return []
+        return [], []
     waiting = {Path(j.output).resolve() for j in queued}
-    return [u for u in find_unfinished_jobs(outputs_dir) if Path(u.job.output).resolve() not in waiting]
+    scan = scan_job_folders(outputs_dir)
+    return [u for u in scan.unfinished if Path(u.job.output).resolve() not in waiting], scan.unreadable
 
 
 def redo_job(job: Job, section: int, seed: int | None = None, prompt: str | None = None) -> Job:

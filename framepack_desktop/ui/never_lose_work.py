@@ -66,7 +66,14 @@ class NeverLoseWork(QObject):
                             errored=self._unfinished_failed)
 
     @Slot(object)
-    def _unfinished(self, jobs: list) -> None:
+    def _unfinished(self, found: tuple[list, list]) -> None:
+        jobs, unreadable = found
+        for job_dir, why in unreadable:
+            log.warning("could not read the job folder %s: %s", job_dir, why)
+        if unreadable:
+            names = ", ".join(Path(d).name for d, _ in unreadable)
+            self.statusChanged.emit(f"Could not read {len(unreadable)} job folder{'s' * (len(unreadable) > 1)} "
+                                    f"in the outputs folder ({names}): see the log for why.")
         self.unfinishedFound.emit(jobs)
 
     @Slot(object)

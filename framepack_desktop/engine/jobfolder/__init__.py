@@ -12,10 +12,10 @@ from ..plan import job_fingerprint, section_fingerprints, timeline_fingerprint
 from .folder import JobFolder
 from .lock import JobBusy, is_running
 from .takes import job_with_take, list_takes, prune_takes
-from .unfinished import UnfinishedJob, find_unfinished_jobs
+from .unfinished import JobScan, UnfinishedJob, find_unfinished_jobs, scan_job_folders
 
 __all__ = [
-    "DamagedTake", "JobBusy", "JobFolder", "SectionFiles", "Take", "UnfinishedJob", "find_unfinished_jobs",
-    "is_running", "job_fingerprint", "job_with_take", "list_takes", "load_job", "prune_takes", "section_fingerprints",
-    "timeline_fingerprint",
+    "DamagedTake", "JobBusy", "JobFolder", "JobScan", "SectionFiles", "Take", "UnfinishedJob", "find_unfinished_jobs",
+    "is_running", "job_fingerprint", "job_with_take", "list_takes", "load_job", "prune_takes", "scan_job_folders",
+    "section_fingerprints", "timeline_fingerprint",
 ]

@@ -8,6 +8,7 @@ without it, off its GUI thread.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -66,6 +67,17 @@ class DamagedTake(Exception):
         self.reason = reason
 
 
+def latents_checksum(latents: torch.Tensor) -> str:
+    """sha256 of a tensor's dtype, shape and bytes: saved with a take, checked when it is loaded,
+    so a file damaged in place (same size, readable header) is never reused."""
+    import torch
+
+    t = latents.detach().contiguous().cpu()
+    digest = hashlib.sha256(f"{t.dtype}{tuple(t.shape)}".encode())
+    digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 class SectionFiles:
     """The `sections/` folder of a job: every take of every section, readable without a lock."""
 
@@ -104,15 +116,20 @@ class SectionFiles:
              prompt: str, job: Job) -> Path:
         from safetensors.torch import save
 
+        latents = latents.contiguous().cpu()
         meta = {
             "fingerprint": fingerprint, "previous": previous, "section": str(section), "seed": str(seed),
             "prompt": prompt, "created": repr(time.time()), "job": job.to_json(),
+            "sha256": latents_checksum(latents),
         }
-        data = save({"latents": latents.contiguous().cpu()}, metadata=meta)
+        data = save({"latents": latents}, metadata=meta)
         return atomic_write_bytes(self.path(section, fingerprint), data)
 
     def load(self, section: int, fingerprint: str) -> torch.Tensor | None:
-        """The take's latents; None if there is no such take. Raises DamagedTake if unreadable."""
+        """The take's latents; None if there is no such take. Raises DamagedTake if unreadable, if
+        they fail the checksum saved with them (files saved before checksums have none) or if they
+        are not finite."""
+        import torch
         from safetensors.torch import load_file
 
         path = self.find(section, fingerprint)
@@ -120,9 +137,15 @@ class SectionFiles:
             return None
         try:
             # A copy: safetensors maps the file, and what is mapped changes if the file is damaged.
-            return load_file(str(path))["latents"].clone()
-        except (SafetensorError, KeyError, OSError) as e:
+            latents = load_file(str(path))["latents"].clone()
+            expected = read_header(path).get("sha256")
+        except (SafetensorError, KeyError, OSError, ValueError) as e:
             raise DamagedTake(path, str(e)) from e
+        if expected is not None and latents_checksum(latents) != expected:
+            raise DamagedTake(path, "its checksum does not match: the file was changed or damaged on disk")
+        if not torch.isfinite(latents).all():
+            raise DamagedTake(path, "its latents are not finite (NaN or infinite)")
+        return latents
 
     def takes(self) -> list[Take]:
         """Every readable take, oldest first."""

@@ -6,20 +6,42 @@ as `*.damaged`; what they held is made again from what is intact.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
+import os
+import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..atomic import atomic_write_text
-from ..errors import OutputNotWritable, UserError
+from ..atomic import NO_FOLLOW, atomic_write_text
+from ..errors import NonFiniteLatents, OutputNotWritable, UserError
 from ..job import Job
 from ..jobfile import read_job
 from ..plan import Plan
+from ..printable import printable
 from .files import DamagedTake, SectionFiles, is_take_file
-from .lock import JobBusy, FolderLock
+from .links import refuse_links
+from .lock import FolderLock, JobBusy, read_only
 
 if TYPE_CHECKING:
     import torch
+
+
+def remove_output_temporaries(job: Job) -> None:
+    """The hidden temporaries of this job's MP4 and JSON (`.<stem>.<random>.partial.mp4`), which a
+    kill during the final write leaves beside the output; never another file's."""
+    out = Path(job.output)
+    pattern = re.compile(rf"\.{re.escape(out.stem)}\.[0-9a-f]{{8}}\.partial\.(mp4|json)")
+    for temp in out.parent.glob(f".{glob.escape(out.stem)}.*.partial.*") if out.parent.is_dir() else []:
+        if pattern.fullmatch(temp.name) and not temp.is_symlink():
+            temp.unlink(missing_ok=True)
+
+
+def _open_log(path):
+    """log.txt for appending, never through a link."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | NO_FOLLOW, 0o666)
+    return os.fdopen(fd, "a", encoding="utf-8")
 
 
 class JobFolder:
@@ -31,7 +53,11 @@ class JobFolder:
         self.sections = SectionFiles(self.path)
         self.notes: list[str] = []
         self._log = None
-        self.sections.dir.mkdir(parents=True, exist_ok=True)
+        refuse_links(self.path)
+        try:
+            self.sections.dir.mkdir(parents=True, exist_ok=True)
+        except PermissionError as e:
+            raise read_only(self.path) from e
         try:
             self._lock = FolderLock(self.path / ".lock")
         except OSError as e:
@@ -45,14 +71,16 @@ class JobFolder:
             self._remove_temporaries()
             self._check_job_json()
             atomic_write_text(self.path / "job.json", job.to_json())
-            self._log = open(self.path / "log.txt", "a", encoding="utf-8")
+            self._log = _open_log(self.path / "log.txt")
             undo.pop_all()
 
     def _remove_temporaries(self) -> None:
-        """Drop the hidden half-written files a killed process left (atomic writes' temporaries)."""
+        """Drop the hidden half-written files a killed process left (atomic writes' temporaries):
+        in the job folder, and this job's own beside it (its MP4's and JSON's, by their name)."""
         for folder in (self.path, self.sections.dir, self.path / "frames"):
             for temp in folder.glob(".*.partial*") if folder.exists() else []:
                 temp.unlink(missing_ok=True)
+        remove_output_temporaries(self.job)
 
     def _check_job_json(self) -> None:
         if not any(is_take_file(p) for p in self.sections.dir.glob("*.safetensors")):
@@ -77,7 +105,7 @@ class JobFolder:
         if self._log is None:
             return
         try:
-            self._log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
+            self._log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {printable(text, keep=chr(10))}\n")
             self._log.flush()
         except OSError:
             pass
@@ -127,6 +155,17 @@ class JobFolder:
         return self.sections.exists(section, fingerprint)
 
     def save_section(self, section: int, latents: torch.Tensor, fingerprint: str) -> None:
+        """Save a section's take; non-finite latents are refused (NonFiniteLatents), never saved."""
+        import torch
+
+        if not torch.isfinite(latents).all():
+            job = self.job
+            raise NonFiniteLatents(
+                f"Sampling section {section + 1} gave NaN or infinite values, which are never saved. The likely "
+                f"cause is a guidance setting (gs {job.gs:g}, cfg {job.cfg:g}, rescale {job.rescale:g}): lower "
+                "it and Generate again; with usual settings, check the model files (framepack-desktop models "
+                "verify). Every finished section is kept."
+            )
         plan = self.plan if fingerprint == self.plan.prints.get(section) else None
         previous = plan.previous(section) if plan else ""
         prompt = plan.prompts[section] if plan else ""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..choices import VARIANTS
 from . import hubcache
+from .safetensors_io import is_plain_shard_name
 
 DEMO_MARKER = "DEMO_MODELS.txt"
 CHECKPOINTS_DIR = "checkpoints"
@@ -255,6 +256,6 @@ def _shards(index: Path) -> list[str]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return []
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
-    if not isinstance(weight_map, dict):
-        return []
-    return sorted({shard for shard in weight_map.values() if isinstance(shard, str)})
+    if not isinstance(weight_map, dict) or not all(is_plain_shard_name(s) for s in weight_map.values()):
+        return []   # an index naming files elsewhere is damaged: it names no shard, and is reported
+    return sorted(set(weight_map.values()))

@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING
 from ..errors import ModelsMissing
 from ..paths import AppPaths
 from .demo import build_demo_models
-from .layout import missing_components, missing_files
-from .pretrained import FIX_HINT, check_component, load_pretrained, require_dir  # noqa: F401 - check_component: the loaders' API
+from .layout import (
+    COMPONENT_NAMES, component, locate, missing_components, missing_files, transformer_files, weight_files,
+)
+from .pretrained import FIX_HINT, VERIFY_HINT, check_component, load_pretrained, require_dir  # noqa: F401 - check_component: the loaders' API
+from .safetensors_io import DamagedFile, read_header, read_index
 from .transformer import keep_proj_out_float32  # noqa: F401 - part of the loaders' API (benchmarks)
 
 if TYPE_CHECKING:
@@ -72,6 +75,14 @@ def resolve_models_dir(spec: str) -> Path:
 def require_models(models_dir: Path, variant: str = "original") -> None:
     """Fail fast, before anything loads, when a generation with `variant` cannot run."""
     models_dir = require_dir(models_dir)
+    try:
+        for name in COMPONENT_NAMES:
+            part = component(name, variant)
+            index = locate(models_dir, name, variant) / part.index_name if part.weights else None
+            if index is not None and index.is_file():
+                read_index(index)
+    except DamagedFile as e:
+        raise ModelsMissing(f"{e}. {VERIFY_HINT}") from None
     missing = missing_components(models_dir, variant)
     if missing:
         first = missing_files(models_dir, missing[0], variant)[0]
@@ -79,6 +90,13 @@ def require_models(models_dir: Path, variant: str = "original") -> None:
             f"The models in {models_dir} are incomplete: {', '.join(missing)} "
             f"{'is' if len(missing) == 1 else 'are'} missing (first missing file: {first}). {FIX_HINT}"
         )
+    try:
+        for name in COMPONENT_NAMES:
+            for path in (transformer_files(models_dir, variant) if name == "transformer" else []) or \
+                    weight_files(models_dir, name, variant):
+                read_header(path)
+    except DamagedFile as e:
+        raise ModelsMissing(f"{e}. {VERIFY_HINT}") from None
 
 
 def load_text_encoders(

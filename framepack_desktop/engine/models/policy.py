@@ -30,7 +30,7 @@ def choose_placement(job: Job) -> Placement:
 
 def plan_job(job: Job, machine: Machine | None = None) -> Plan:
     """The preflight's plan for `job`: placement, estimated needs and reasons."""
-    device = job_device(job)
+    device = job_device(job, usable=machine is None)
     check_speed_settings(job, device)
     models_dir = resolve_models_dir(job.models)
     sources = transformer_sources(models_dir, job.variant)
@@ -88,10 +88,32 @@ def with_fp8_compute(result: Plan) -> Plan:
     return replace(result, placement=place, needs=replace(result.needs, disk=0))
 
 
-def job_device(job: Job) -> torch.device:
+def job_device(job: Job, usable: bool = True) -> torch.device:
+    """The device the job asked for (BadSettings for a name torch does not know) and, when `usable`,
+    checked against what this torch on this machine can use (a plan for another machine is not)."""
     if job.device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(job.device)
+    try:
+        device = torch.device(job.device)
+    except RuntimeError:
+        raise BadSettings(f"Unknown device '{job.device}': use auto, cpu, cuda or cuda:N (N: the GPU's number, "
+                          "from 0).") from None
+    if not usable:
+        return device
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            why = ("this PyTorch is a CPU build, without CUDA" if torch.version.cuda is None else
+                   "no CUDA GPU is visible (check the NVIDIA driver, or CUDA_VISIBLE_DEVICES)")
+            raise BadSettings(f"Device '{job.device}' cannot be used: {why}. Choose device auto or cpu.")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise BadSettings(f"Device '{job.device}' does not exist: this machine has {count} CUDA GPU"
+                              f"{'s' * (count != 1)}, numbered from 0.")
+    elif device.type != "cpu":
+        backend = getattr(torch, device.type, None)
+        if backend is None or not hasattr(backend, "is_available") or not backend.is_available():
+            raise BadSettings(f"Device '{job.device}' is not available in this PyTorch: choose auto, cpu or cuda.")
+    return device
 
 
 def base_placement(device: torch.device) -> Placement:

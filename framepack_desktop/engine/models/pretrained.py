@@ -21,6 +21,9 @@ FIX_HINT = (
     "Run `framepack-desktop models download` to get the models, "
     "or `framepack-desktop models demo` for the tiny demo set."
 )
+# For a file that is there but damaged (cut off, overwritten): find them all, then fetch them again.
+VERIFY_HINT = ("Check every model file with `framepack-desktop models verify`, delete the damaged ones, then "
+               "download them again: `framepack-desktop models download`.")
 
 
 def load_pretrained(
@@ -100,5 +103,5 @@ def _check_safetensors(path: Path) -> None:
             pass
     except SafetensorError as exc:
         raise ModelsMissing(
-            f"{path} is damaged: truncated or not a safetensors file ({exc}). Delete it, then: {FIX_HINT}"
+            f"{path} is damaged: truncated or not a safetensors file ({exc}). {VERIFY_HINT}"
         ) from exc

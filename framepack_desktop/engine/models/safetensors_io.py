@@ -117,4 +117,14 @@ def read_index(path: Path) -> dict[str, str]:
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
     if not isinstance(weight_map, dict) or not weight_map:
         raise DamagedFile(f"{path} has no weight map")
+    for shard in weight_map.values():
+        if not is_plain_shard_name(shard):
+            raise DamagedFile(f"{path} names a shard outside its folder ({str(shard)[:80]!r}): the index is damaged "
+                              "or was not made for this model")
     return {str(k): str(v) for k, v in weight_map.items()}
+
+
+def is_plain_shard_name(name: object) -> bool:
+    """A shard is a file beside its index: a plain file name, never a path that leads elsewhere."""
+    return (isinstance(name, str) and name.endswith(".safetensors") and "/" not in name and "\\" not in name
+            and ":" not in name and not name.startswith("."))

@@ -101,21 +101,31 @@ def _check_file(models_dir: Path, path: Path, hashes: bool) -> list[str]:
     return _check_record(models_dir, path, hashes)
 
 
-def _check_record(models_dir: Path, path: Path, hashes: bool) -> list[str]:
-    """Compare with what `models download` recorded for this file, if it fetched it."""
+def _record_entry(models_dir: Path, path: Path) -> dict | None:
+    """What `models download` recorded for this file; None when it did not fetch it."""
     for repo in (p for p in path.parents if (p / RECORD).is_file()):
         if not repo.is_relative_to(models_dir):
             break
-        entry = read_record(repo).get("files", {}).get(path.relative_to(repo).as_posix())
-        if entry is None:
-            return []
+        return read_record(repo).get("files", {}).get(path.relative_to(repo).as_posix())
+    return None
+
+
+def has_checksum(models_dir: Path, path: Path) -> bool:
+    """Whether `--hashes` has a recorded checksum to compare this file with."""
+    entry = _record_entry(Path(models_dir), path)
+    return bool(entry and (entry.get("sha256") or entry.get("git_oid")))
+
+
+def _check_record(models_dir: Path, path: Path, hashes: bool) -> list[str]:
+    """Compare with what `models download` recorded for this file, if it fetched it."""
+    entry = _record_entry(models_dir, path)
+    if entry is not None:
         if path.stat().st_size != entry["size"]:
             return [f"{path} has {path.stat().st_size} bytes; the download was {entry['size']}"]
         if hashes and entry.get("sha256") and file_sha256(path) != entry["sha256"]:
             return [f"{path} does not match its SHA-256 checksum: it changed or was damaged since the download"]
         if hashes and entry.get("git_oid") and git_blob_oid(path) != entry["git_oid"]:
             return [f"{path} does not match its checksum: it changed or was damaged since the download"]
-        return []
     return []
 
 

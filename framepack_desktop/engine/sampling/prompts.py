@@ -127,3 +127,12 @@ def _seconds(minutes: str | None, seconds: str, line: str) -> float:
             "write minutes:seconds with seconds below 60, e.g. [1:05]."
         )
     return int(minutes) * 60 + value
+
+
+def unused_timestamps(text: str, section_starts: Sequence[float]) -> list[float]:
+    """Timestamps of `text` that no section starts at or after: their prompts are never used (a
+    prompt changes only where a section begins), so the user is told instead of left guessing."""
+    if not text.strip() or not section_starts:
+        return []
+    last = max(section_starts)
+    return [start for start, _ in parse_timed_prompt(text) if start > last + _TIME_TOLERANCE]

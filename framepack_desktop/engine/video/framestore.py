@@ -6,7 +6,8 @@ MP4 writer streams them out at the end. Layout in the store's folder:
 
 - `frames.bin`: raw uint8 frames, H x W x 3 each, frame i at byte offset i * H * W * 3. The file
   is created at full size but sparse, so it costs disk space only for frames that were written.
-- `frames.json`: the shape and which frame ranges hold valid data.
+- `frames.json`: the shape, which frame ranges hold valid data and a checksum of each valid frame
+  (`drop_damaged` finds frames whose bytes changed on disk, so they are decoded again).
 
 Reads and writes are positional (`os.pread` / `os.pwrite`) on two separate file descriptors,
 never mmap: dirty mmapped pages count toward the process's resident memory, and the point of
@@ -23,6 +24,7 @@ player's reader) sees the valid ranges of the moment it was opened; open it agai
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write_text, translate_write_errors
+from ..atomic import NO_FOLLOW, atomic_write_text, translate_write_errors
 
 DATA_NAME = "frames.bin"
 INDEX_NAME = "frames.json"
@@ -111,10 +113,16 @@ else:
                 done += os.write(fd, data[done:])
 
 
+def _checksum(frame: np.ndarray) -> str:
+    """A frame's checksum: finds bytes damaged on disk (zeroed, overwritten), not an attacker."""
+    return hashlib.blake2b(np.ascontiguousarray(frame).data, digest_size=8).hexdigest()
+
+
 class FrameStore:
     """uint8 frames (H x W x 3) of one video on disk; frame indices are final-video positions."""
 
-    def __init__(self, folder: Path, num_frames: int, height: int, width: int, valid: Ranges):
+    def __init__(self, folder: Path, num_frames: int, height: int, width: int, valid: Ranges,
+                 sums: dict[int, str] | None = None):
         """Use `create` or `open`; this opens the read descriptor of an existing store's data."""
         self.folder = folder
         self.num_frames = num_frames
@@ -122,12 +130,13 @@ class FrameStore:
         self.width = width
         self.frame_bytes = height * width * 3
         self._valid = valid
+        self._sums: dict[int, str] = dict(sums or {})   # frame -> checksum (stores before checksums: none)
         self._lock = threading.Lock()          # frame data consistency + valid ranges
         self._write_lock = threading.Lock()    # one writer at a time (index order on disk)
         self._read_fd_lock = threading.Lock()  # position of each fd where there is no pread
         self._write_fd_lock = threading.Lock()
         self._write_fd = -1                    # opened by the first write: readers never need it
-        self._read_fd = os.open(folder / DATA_NAME, os.O_RDONLY | _BINARY)
+        self._read_fd = os.open(folder / DATA_NAME, os.O_RDONLY | _BINARY | NO_FOLLOW)
 
     # ----- opening -----
     @classmethod
@@ -139,12 +148,12 @@ class FrameStore:
         data = folder / DATA_NAME
         with translate_write_errors(data):
             folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(data, os.O_RDWR | os.O_CREAT | os.O_TRUNC | _BINARY, 0o666)
+            fd = os.open(data, os.O_RDWR | os.O_CREAT | os.O_TRUNC | _BINARY | NO_FOLLOW, 0o666)
             try:
                 os.ftruncate(fd, num_frames * height * width * 3)
             finally:
                 os.close(fd)
-        cls._write_index(folder, num_frames, height, width, ())
+        cls._write_index(folder, num_frames, height, width, (), {})
         return cls(folder, num_frames, height, width, ())
 
     @classmethod
@@ -157,7 +166,8 @@ class FrameStore:
             version = index["version"]
             num_frames, height, width = (int(index[k]) for k in ("num_frames", "height", "width"))
             ranges = [(int(a), int(b)) for a, b in index["valid"]]
-        except (KeyError, TypeError, ValueError) as err:  # JSON and Unicode errors are ValueErrors
+            sums = {int(i): str(v) for i, v in index.get("sums", {}).items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as err:  # JSON and Unicode errors are ValueErrors
             raise FrameStoreCorrupt(f"{index_path} is not a frame store index: {err!r}") from err
         if version != FORMAT_VERSION:
             raise FrameStoreCorrupt(f"{index_path} has format version {version!r}, not {FORMAT_VERSION}")
@@ -173,10 +183,12 @@ class FrameStore:
                 f"{folder / DATA_NAME} holds {actual} bytes, but {num_frames} frames of "
                 f"{height}x{width} need {expected}"
             )
-        return cls(folder, num_frames, height, width, valid)
+        return cls(folder, num_frames, height, width, valid, sums)
 
     @staticmethod
-    def _write_index(folder: Path, num_frames: int, height: int, width: int, valid: Ranges) -> None:
+    def _write_index(folder: Path, num_frames: int, height: int, width: int, valid: Ranges,
+                     sums: dict[int, str]) -> None:
+        in_valid = {i: v for i, v in sums.items() if any(a <= i < b for a, b in valid)}
         index = {
             "version": FORMAT_VERSION,
             "num_frames": num_frames,
@@ -185,6 +197,8 @@ class FrameStore:
             "channels": 3,
             "dtype": "uint8",
             "valid": [list(r) for r in valid],
+            "checksum": "blake2b-64",
+            "sums": {str(i): in_valid[i] for i in sorted(in_valid)},
         }
         atomic_write_text(folder / INDEX_NAME, json.dumps(index, indent=1) + "\n")
 
@@ -233,23 +247,27 @@ class FrameStore:
             )
         a, b = start, start + len(frames)
         self._check_range(a, b)
-        data = memoryview(np.ascontiguousarray(frames)).cast("B")
+        frames = np.ascontiguousarray(frames)
+        data = memoryview(frames).cast("B")
         data_path = self.folder / DATA_NAME
+        new_sums = {a + k: _checksum(frame) for k, frame in enumerate(frames)}
         with self._write_lock:
             on_disk = self.valid_ranges
             if _remove_range(on_disk, a, b) != on_disk:
                 self._write_index(self.folder, self.num_frames, self.height, self.width,
-                                  _remove_range(on_disk, a, b))
+                                  _remove_range(on_disk, a, b), self._sums)
             with translate_write_errors(data_path):
                 if self._write_fd < 0:
-                    self._write_fd = os.open(data_path, os.O_RDWR | _BINARY)
+                    self._write_fd = os.open(data_path, os.O_RDWR | _BINARY | NO_FOLLOW)
                 with self._lock:
                     _pwrite_all(self._write_fd, data, a * self.frame_bytes, self._write_fd_lock)
                 os.fsync(self._write_fd)
             valid = _add_range(on_disk, a, b)
-            self._write_index(self.folder, self.num_frames, self.height, self.width, valid)
+            sums = {**self._sums, **new_sums}
+            self._write_index(self.folder, self.num_frames, self.height, self.width, valid, sums)
             with self._lock:
                 self._valid = valid
+                self._sums = sums
 
     def keep_only(self, a: int, b: int) -> None:
         """Forget every valid frame outside [a, b) (their pixels stay until overwritten)."""
@@ -257,9 +275,34 @@ class FrameStore:
             on_disk = self.valid_ranges
             kept = _remove_range(_remove_range(on_disk, 0, a), b, self.num_frames)
             if kept != on_disk:
-                self._write_index(self.folder, self.num_frames, self.height, self.width, kept)
-                with self._lock:
-                    self._valid = kept
+                self._forget(kept)
+
+    def _forget(self, kept: Ranges) -> None:
+        """Make `kept` the valid ranges (with the write lock held)."""
+        self._write_index(self.folder, self.num_frames, self.height, self.width, kept, self._sums)
+        with self._lock:
+            self._valid = kept
+
+    def drop_damaged(self, chunk: int = 16) -> list[int]:
+        """Frames whose bytes no longer match their checksum, dropped from the valid ranges.
+
+        Reads every valid frame once (on resume). Frames written before checksums existed have none
+        and are kept as they are.
+        """
+        bad = []
+        for a, b in self.valid_ranges:
+            for lo in range(a, b, chunk):
+                hi = min(lo + chunk, b)
+                for i, frame in zip(range(lo, hi), self.read_range(lo, hi)):
+                    if i in self._sums and _checksum(frame) != self._sums[i]:
+                        bad.append(i)
+        if bad:
+            with self._write_lock:
+                kept = self.valid_ranges
+                for i in bad:
+                    kept = _remove_range(kept, i, i + 1)
+                self._forget(kept)
+        return bad
 
     # ----- reading -----
     def read_range(self, a: int, b: int) -> np.ndarray:
