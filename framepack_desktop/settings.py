@@ -103,6 +103,26 @@ def save_queue(paths: AppPaths, jobs: list[Job]) -> None:
     write_json_atomic(paths.queue_file, [j.to_dict() for j in jobs])
 
 
+def running_file(paths: AppPaths) -> Path:
+    """The job the window was running: still there at the next start means it was interrupted."""
+    return paths.queue_file.with_name("running.json")
+
+
+def load_running(paths: AppPaths) -> Job | None:
+    data = _read_json(running_file(paths))
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Job.from_dict(data)
+    except (BadSettings, TypeError, ValueError, AttributeError) as e:
+        log.warning("dropping the unreadable interrupted job %r: %s", data, e)
+        return None
+
+
+def save_running(paths: AppPaths, job: Job | None) -> None:
+    write_json_atomic(running_file(paths), job.to_dict() if job is not None else None)
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     video: str

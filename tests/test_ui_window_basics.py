@@ -37,7 +37,9 @@ def image(path, w=640, h=480):
 
 
 def queue_prompts(w, tmp_path, prompts):
-    """Queue one job per prompt from the form (a start image loaded first), without running them."""
+    """Queue one job per prompt from the form (a start image loaded first), the queue paused first
+    (an idle queue would start the first job at once)."""
+    w.queue_panel.pause.click()
     w.sidebar.start.load(image(tmp_path / "a.png"))
     for text in prompts:
         w.sidebar.prompt.set_text(text)

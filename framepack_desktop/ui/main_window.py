@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 TITLE = "FramePack Desktop"
 JOB_SUFFIXES = {".mp4", ".json"}
 REFRESH_MS = 33
+SAVE_MS = 800
 
 
 def slug(text: str, n: int = 32) -> str:
@@ -73,7 +74,8 @@ class MainWindow(QMainWindow):
         self.gc_policy = GcPolicy(self._is_running, self)
         self._closing = False
         self._requeue: Job | None = None
-        self._follow = True
+        self._editing: int | None = None        # the queued job the form edits ("Add to queue" replaces it)
+        self._follow = True                 # the playhead follows the section being made
         self._seen_revision = -1
 
         self.sidebar = Sidebar(paths.inputs_dir, self.settings.output_folder(paths))
@@ -109,6 +111,10 @@ class MainWindow(QMainWindow):
         self.plan_timer.setSingleShot(True)
         self.plan_timer.setInterval(150)
         self.plan_timer.timeout.connect(self.update_plan)
+        self.save_timer = QTimer(self)      # the form is saved as it changes: a crash loses at most a second
+        self.save_timer.setSingleShot(True)
+        self.save_timer.setInterval(SAVE_MS)
+        self.save_timer.timeout.connect(self.save_state)
         self.tasks = Tasks(self)            # slow disk work, off the GUI thread
         self.work = NeverLoseWork(self, self.model, self.controller, self.playback, self.tasks,
                                   lambda: self.settings.output_folder(self.paths), paths.inputs_dir, self._models_ready)
@@ -134,6 +140,7 @@ class MainWindow(QMainWindow):
         st.seekRequested.connect(self.user_seek)
         st.stepRequested.connect(self._step)
         st.playToggled.connect(self.playback.toggle)
+        st.followToggled.connect(self.follow_generation)
         st.loopToggled.connect(self.playback.set_loop)
         st.openVideoRequested.connect(self.open_video)
         st.revealVideoRequested.connect(self.reveal_video)
@@ -156,6 +163,10 @@ class MainWindow(QMainWindow):
         c.runningChanged.connect(self.gc_policy.job_running)
         c.failed.connect(self.show_error)
         self.queue_panel.loadRequested.connect(self.apply_job)
+        self.queue_panel.editRequested.connect(self.edit_queued)
+        self.queue_panel.revealRequested.connect(lambda output: self.desktop.open(str(Path(output).parent)))
+        self.queue_panel.startRequested.connect(c.start_queue)
+        self.queue_panel.pauseRequested.connect(c.pause_queue)
         self.history_panel.openRequested.connect(self.desktop.open)
         self.history_panel.revealRequested.connect(self.desktop.reveal)
         self.history_panel.loadRequested.connect(self.load_job_file)
@@ -176,7 +187,7 @@ class MainWindow(QMainWindow):
         gen = bar.addMenu("&Generate")
         gen.addAction("Generate now", self.generate)
         gen.addAction("Add to queue", self.enqueue)
-        gen.addAction("Start the queue", self.controller.start_next)
+        gen.addAction("Start the queue", self.controller.start_queue)
         gen.addAction("Stop", self.stop)
         gen.addAction("Extend video…", self.work.extend_video)
         view = bar.addMenu("&View")
@@ -202,6 +213,7 @@ class MainWindow(QMainWindow):
             self.plan_timer.start()
         self.sidebar.follow_form()
         self._update_actions()
+        self.save_timer.start()
 
     def form_job(self, output: str = "") -> Job:
         """The Job the form describes (not validated)."""
@@ -220,7 +232,7 @@ class MainWindow(QMainWindow):
         self.sidebar.set_prompt_hint(
             f"{distinct} prompts over {job.num_sections} sections — see the timeline" if distinct > 1 else
             "Timed lines like [2s] change the prompt during the video.")
-        if self.model.phase == RUNNING or self.model.job == job:
+        if self.model.phase == RUNNING or self.model.job == job or self.shows_video():
             return
         self.model.show_plan(plan, is_demo_job(job))
         self.controller.frames.clear()
@@ -228,6 +240,11 @@ class MainWindow(QMainWindow):
         self.playback.set_length(job.num_frames)
         self._update_actions()
         self._update_progress()
+
+    def shows_video(self) -> bool:
+        """The stage holds a video (finished, stopped early, or opened from History): the form's
+        edits never replace it; only opening another video or starting a generation does."""
+        return self.model.phase in (FINISHED, CANCELLED) and self.model.job is not None
 
     def build_job(self) -> Job:
         """The Job to run, validated, with a fresh random seed when asked and a unique output name."""
@@ -265,6 +282,7 @@ class MainWindow(QMainWindow):
         job = self._job_or_error()
         if job is None:
             return
+        self._editing = None
         self._run_starting()
         self.controller.generate(job)
 
@@ -272,16 +290,22 @@ class MainWindow(QMainWindow):
     def _run_starting(self) -> None:
         """A job runs now: clear the last message, follow its frames."""
         self.stage.dismiss_banner()
-        self._follow = True
+        self._set_follow(True)
 
     @Slot()
     def enqueue(self) -> None:
         job = self._job_or_error()
         if job is None:
             return
-        self.controller.enqueue(job)
+        if self._editing is not None and self.controller.queue.replace(self._editing, job):
+            self._editing = None
+            self.status_text.setText("The queued job was replaced by the form's settings")
+            return
+        self._editing = None
+        self.controller.submit(job)
         self.tabs.setCurrentWidget(self.queue_panel)
-        self.status_text.setText(f"Added to the queue ({len(self.controller.queue)} waiting)")
+        if not self.controller.running or self.controller.queue.jobs:
+            self.status_text.setText(f"Added to the queue ({len(self.controller.queue)} waiting)")
 
     @Slot()
     def stop(self) -> None:
@@ -314,7 +338,10 @@ class MainWindow(QMainWindow):
                                    else max(event.ready_end - len(event.frames), 0))
             self.stage.repaint_frame()
         elif isinstance(event, StepProgress):
-            if m.section_at(self.playback.position) is m.sections[event.section]:
+            section = m.sections[event.section]
+            if self._follow and m.section_at(self.playback.position) is not section:
+                self.playback.seek(section.start_frame)      # its latent preview, on the stage
+            if m.section_at(self.playback.position) is section:
                 self.stage.repaint_frame()
         elif isinstance(event, (Finished, Cancelled)):
             self.stage.repaint_frame()
@@ -342,16 +369,26 @@ class MainWindow(QMainWindow):
         total = steps * len(m.sections)
         done = sum(steps if s.state == DONE else s.step for s in m.sections)
         current = m.sampling_section
-        if current is not None and current.state == SAMPLING:
+        if current is not None and current.state == SAMPLING and m.status.startswith("Sampling"):
             text = f"Sampling section {current.section + 1} of {len(m.sections)} · step {current.step}/{current.steps}"
         else:
             text = m.status
-        sb.show_progress(done / total if m.phase != IDLE and total else 0.0, text,
-                         f"ETA {format_eta(m.eta_s)}" if m.phase == RUNNING else "")
+        fraction = done / total if m.phase != IDLE and total else 0.0
+        sb.show_progress(fraction, text, f"ETA {format_eta(m.eta_s)}" if m.phase == RUNNING else "")
+        if m.phase == RUNNING:
+            self.queue_panel.show_running(fraction, text, self._newest_picture())
         if m.phase == RUNNING and m.job is not None:
             waiting = len(self.controller.queue)
             self.status_text.setText(f"Generating {Path(m.job.output).name}" +
                                      (f" · {waiting} more in the queue" if waiting else ""))
+
+    def _newest_picture(self):
+        """The running job's newest picture: the preview being sampled, else its last film-strip frame."""
+        m = self.model
+        current = m.sampling_section
+        if current is not None and current.preview is not None:
+            return current.preview
+        return m.thumbnails[max(m.thumbnails)] if m.thumbnails else None
 
     def _is_running(self) -> bool:
         return self.controller.running
@@ -360,9 +397,22 @@ class MainWindow(QMainWindow):
     def _ready_span(self) -> tuple[int, int]:
         return self.model.ready_start, self.model.ready_end
 
+    def _set_follow(self, on: bool) -> None:
+        self._follow = on
+        self.stage.set_following(on)
+
+    @Slot(bool)
+    def follow_generation(self, on: bool) -> None:
+        """The Follow toggle: back to the section being sampled (or the newest frames) at once."""
+        self._set_follow(on)
+        m = self.model
+        if on and m.phase == RUNNING:
+            current = m.sampling_section
+            self.playback.seek(current.start_frame if current is not None else max(m.ready_end - 1, m.ready_start))
+
     @Slot(int)
     def user_seek(self, frame: int) -> None:
-        self._follow = False
+        self._set_follow(False)
         self.playback.pause()
         self.playback.seek(frame)
 
@@ -377,19 +427,19 @@ class MainWindow(QMainWindow):
         {"home": self._home, "back": self._back, "forward": self._forward, "end": self._end}[where]()
 
     def _home(self) -> None:
-        self._follow = False
+        self._set_follow(False)
         self.playback.home()
 
     def _end(self) -> None:
-        self._follow = False
+        self._set_follow(False)
         self.playback.end()
 
     def _back(self) -> None:
-        self._follow = False
+        self._set_follow(False)
         self.playback.step(-1)
 
     def _forward(self) -> None:
-        self._follow = False
+        self._set_follow(False)
         self.playback.step(+1)
 
     @Slot()
@@ -486,6 +536,13 @@ class MainWindow(QMainWindow):
             self.show_error(f"These images of the loaded job no longer exist: {', '.join(missing)}. "
                             "Drop them again to reuse the settings.")
         self._form_changed()
+
+    @Slot(int, object)
+    def edit_queued(self, item_id: int, job: Job) -> None:
+        """A queued job in the form; "Add to queue" puts the edited one in its place."""
+        self.apply_job(job)
+        self._editing = item_id
+        self.status_text.setText("Editing a queued job: “Add to queue” replaces it")
 
     def load_job_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load settings from a video", "",
@@ -653,6 +710,7 @@ class MainWindow(QMainWindow):
             self.controller.queue.add(self._requeue, front=True)
             self._requeue = None
         self.refresh_timer.stop()
+        self.save_timer.stop()
         self.meter.stop()
         self.playback.pause()
         self.save_state()

@@ -26,6 +26,7 @@ class Stage(QWidget):
     seekRequested = Signal(int)                 # the user put the playhead on a frame
     stepRequested = Signal(str)                 # "home", "back", "forward", "end"
     playToggled = Signal()
+    followToggled = Signal(bool)                # the playhead follows the section being made, or not
     loopToggled = Signal(bool)
     openVideoRequested = Signal()
     revealVideoRequested = Signal()
@@ -52,6 +53,15 @@ class Stage(QWidget):
         self.loop = self._transport("loop", "Loop")
         self.loop.setCheckable(True)
         self.loop.setChecked(True)
+        self.follow_button = QToolButton(objectName="Transport")
+        self.follow_button.setText("Follow")
+        self.follow_button.setIcon(theme.icon("spark"))
+        self.follow_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.follow_button.setToolTip("Follow the generation: show the section being sampled as it is made")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setChecked(True)
+        self.follow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.follow_button.setAutoRaise(True)
         self.time = QLabel(objectName="TimeLabel")
         self.frame_label = QLabel(objectName="Hint")
         for label, widest in ((self.time, "0:00.00 / 0:00.00"), (self.frame_label, "0000 / 0000")):
@@ -95,6 +105,7 @@ class Stage(QWidget):
             transport.addWidget(b)
         transport.addSpacing(8)
         transport.addWidget(self.loop)
+        transport.addWidget(self.follow_button)
         transport.addSpacing(8)
         transport.addWidget(self.time)
         transport.addWidget(self.frame_label)
@@ -126,6 +137,7 @@ class Stage(QWidget):
             button.clicked.connect(lambda _=False, s=step: self.stepRequested.emit(s))
         self.play.clicked.connect(self.playToggled)
         self.loop.toggled.connect(self.loopToggled)
+        self.follow_button.clicked.connect(self.followToggled)
         self.open_video.clicked.connect(self.openVideoRequested)
         self.reveal.clicked.connect(self.revealVideoRequested)
         self.export.clicked.connect(self.exportFrameRequested)
@@ -176,6 +188,9 @@ class Stage(QWidget):
         b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         b.setAutoRaise(True)
         return b
+
+    def set_following(self, on: bool) -> None:
+        self.follow_button.setChecked(on)
 
     def set_playing(self, playing: bool) -> None:
         self.play.setIcon(theme.icon("pause" if playing else "play"))
