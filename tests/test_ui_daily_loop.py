@@ -1,0 +1,209 @@
+"""The window's daily loop (issue 15), driven as a user drives it, on the demo models.
+
+The video on the stage stays while the form is edited; during a run the stage follows the
+section being sampled unless the user scrubbed away (Follow brings it back) and says when it
+decodes; the queue starts by itself when idle, has Start/Pause, a running row with progress
+and a picture, and a row menu (edit and replace, duplicate, remove with Undo, open folder).
+Whole generations: slow.
+"""
+import gc
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Slot
+from PySide6.QtWidgets import QApplication
+
+from desktop_recorder import Recorder
+from framepack_desktop.engine import events as ev
+from framepack_desktop.engine.runner import run_job
+from framepack_desktop.engine.session import ModelSession
+from framepack_desktop.settings import AppPaths, Settings, load_settings, save_settings
+from framepack_desktop.ui import theme
+from framepack_desktop.ui.main_window import MainWindow
+from framepack_desktop.ui.timeline_model import DONE, FINISHED
+
+pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+TIMEOUT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def session():
+    return ModelSession()
+
+
+@pytest.fixture
+def paths(tmp_path, demo_models):
+    p = AppPaths.under(tmp_path / "home").ensure()
+    save_settings(p, Settings(models_dir=str(demo_models), random_seed=False, output_dir=str(tmp_path / "out")))
+    return p
+
+
+@pytest.fixture
+def window(qtbot, paths, session):
+    theme.apply(QApplication.instance(), "dark")
+    w = MainWindow(paths, load_settings(paths), run_job=run_job, session_factory=lambda: session, desktop=Recorder())
+    w.ask_stop_and_quit = lambda: True
+    w.side_panel_action.setChecked(True)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitUntil(lambda: w.tasks.idle, timeout=60_000)
+    yield w
+    assert w.controller.shutdown(60_000)
+    w.close()
+    w.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+class Probe(QObject):
+    def __init__(self, window, on_event=None):
+        super().__init__()
+        self.events, self.on_event = [], on_event
+        window.controller.eventApplied.connect(self.seen)
+
+    @Slot(object)
+    def seen(self, e):
+        self.events.append(e)
+        if self.on_event is not None:
+            self.on_event(e)
+
+    def of(self, kind):
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+def fill_form(qtbot, w, image, prompt="a fox runs", seconds=1.2):
+    w.sidebar.start.load(image)
+    w.sidebar.prompt.set_text(prompt)
+    s = w.sidebar.settings
+    s.resolution.setCurrentIndex(s.resolution.findData(128) if s.resolution.findData(128) >= 0 else 0)
+    s.seconds.setValue(seconds)
+    s.window.setValue(3)
+    s.steps.setValue(2)
+    w.update_plan()
+
+
+def shoot(w, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert w.grab().save(str(ARTIFACTS / name)), name
+
+
+def click_timeline(qtbot, w, frame):
+    tl = w.stage.timeline
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.x_of(frame + 0.5)), 30))
+
+
+def test_the_stage_follows_the_sampled_section_and_keeps_the_video_while_the_form_changes(
+        window, qtbot, make_image, tmp_path):
+    w = window
+    fill_form(qtbot, w, make_image(tmp_path / "in.png", (200, 150)), seconds=1.6)
+    seen = {"followed": [], "decoding": [], "scrubbed": None}
+
+    def act(e):
+        m = w.model
+        if isinstance(e, ev.StepProgress) and w._follow:
+            w.stage.player.grab()
+            seen["followed"].append((m.section_at(w.playback.position) is m.sections[e.section],
+                                     w.stage.player.shown))
+            if len(seen["followed"]) == 2:
+                shoot(w, "daily-generating-with-preview.png")
+        elif isinstance(e, ev.Status) and e.text.startswith("Decoding section"):
+            w._update_progress()
+            seen["decoding"].append(w.sidebar.progress_text.text())
+        elif isinstance(e, ev.SectionDecoded) and seen["scrubbed"] is None:
+            click_timeline(qtbot, w, m.ready_start + 1)         # the user looks at a finished part
+            seen["scrubbed"] = w.playback.position
+        elif isinstance(e, ev.StepProgress) and seen["scrubbed"] is not None and "kept" not in seen:
+            seen["kept"] = (w.playback.position, w.stage.follow_button.isChecked())
+            w.stage.follow_button.click()                       # back to the section being made
+            seen["back"] = m.section_at(w.playback.position) is m.sections[e.section]
+
+    probe = Probe(w, act)
+    qtbot.mouseClick(w.sidebar.generate, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(probe.of(ev.Finished)) and not w.controller.running, timeout=TIMEOUT_MS)
+    assert not probe.of(ev.Failed)
+
+    # During the run the playhead sat on the section being sampled and the stage showed its preview.
+    assert seen["followed"] and all(on for on, _ in seen["followed"])
+    assert ("preview" in {shown for _, shown in seen["followed"]})
+    # While the VAE decodes, the progress says so (not "step 2/2").
+    assert seen["decoding"] and all(t.startswith("Decoding section") for t in seen["decoding"])
+    # A scrub stops following (the playhead stays where the user put it) until Follow is clicked.
+    assert seen["kept"] == (seen["scrubbed"], False) and seen["back"]
+
+    # The finished video stays on the stage while the user types and changes settings.
+    video = w.model.video
+    assert w.model.phase == FINISHED and Path(video).is_file()
+    w.playback.seek(3)
+    w.sidebar.prompt.edit.setFocus()
+    w.sidebar.prompt.edit.moveCursor(w.sidebar.prompt.edit.textCursor().MoveOperation.End)
+    qtbot.keyClicks(w.sidebar.prompt.edit, " at dusk")
+    w.sidebar.settings.steps.setValue(5)
+    w.sidebar.settings.seconds.setValue(2.4)
+    qtbot.wait(400)                                             # the plan timer has fired
+    w.stage.player.grab()
+    assert w.model.video == video and w.model.phase == FINISHED
+    assert [s.state for s in w.model.sections] == [DONE] * len(w.model.sections)
+    assert w.stage.player.shown == "frame" and w.stage.result.isVisibleTo(w)
+    assert w.form_job().steps == 5 and w.sidebar.prompt.text() == "a fox runs at dusk"   # the form took the edits
+    shoot(w, "daily-idle-after-editing.png")
+
+    # A new generation replaces it.
+    probe.on_event = None
+    w.generate()
+    assert w.model.job.steps == 5 and w.model.video is None
+    qtbot.waitUntil(lambda: len(probe.of(ev.Finished)) == 2 and not w.controller.running, timeout=TIMEOUT_MS)
+
+
+def test_the_queue_runs_by_itself_pauses_and_its_rows_have_a_menu(window, qtbot, make_image, tmp_path):
+    w = window
+    fill_form(qtbot, w, make_image(tmp_path / "in.png", (200, 150)), prompt="first", seconds=1.6)
+    panel = w.queue_panel
+    pictures = []
+    probe = Probe(w, lambda e: pictures.append(panel.now.has_picture) if isinstance(e, ev.SectionDecoded) else None)
+    qtbot.mouseClick(w.sidebar.enqueue, Qt.MouseButton.LeftButton)      # idle: it starts at once
+    assert w.controller.running and len(w.controller.queue) == 0
+    assert panel.now.isVisibleTo(w) and "first" in panel.now.title.text()
+
+    for text in ("second", "third"):                             # while it runs: they wait
+        w.sidebar.prompt.set_text(text)
+        qtbot.mouseClick(w.sidebar.enqueue, Qt.MouseButton.LeftButton)
+    w.sidebar.prompt.set_text("fourth")
+    qtbot.mouseClick(w.sidebar.generate, Qt.MouseButton.LeftButton)     # Generate while running queues too
+    queued = lambda: [j.prompt for j in w.controller.queue.jobs]     # noqa: E731
+    assert queued() == ["second", "third", "fourth"] and panel.list.count() == 3
+
+    ids = [i.id for i in w.controller.queue.items]
+    menu = panel.context_menu(ids[1])
+    next(a for a in menu.actions() if a.text() == "Remove").trigger()
+    assert queued() == ["second", "fourth"] and panel.undo.isVisibleTo(w)
+    qtbot.mouseClick(panel.undo, Qt.MouseButton.LeftButton)
+    assert queued() == ["second", "third", "fourth"] and not panel.undo.isVisibleTo(w)
+
+    next(a for a in panel.context_menu(ids[0]).actions() if a.text().startswith("Edit")).trigger()
+    assert w.sidebar.prompt.text() == "second"
+    w.sidebar.prompt.set_text("second, edited")
+    qtbot.mouseClick(w.sidebar.enqueue, Qt.MouseButton.LeftButton)
+    assert queued() == ["second, edited", "third", "fourth"]      # replaced in place, not added
+
+    next(a for a in panel.context_menu(ids[2]).actions() if a.text() == "Duplicate").trigger()
+    assert queued() == ["second, edited", "third", "fourth", "fourth"]
+    next(a for a in panel.context_menu(ids[2]).actions() if a.text() == "Open its folder").trigger()
+    assert w.desktop.opened == [str(Path(w.controller.queue.items[2].job.output).parent)]
+
+    qtbot.mouseClick(panel.pause, Qt.MouseButton.LeftButton)     # the running one finishes, then it waits
+    assert "Paused" in panel.state.text()
+    qtbot.waitUntil(lambda: bool(pictures) and w.model.phase == FINISHED, timeout=TIMEOUT_MS)
+    w.tabs.setCurrentWidget(panel)
+    shoot(w, "daily-queue-paused.png")
+    qtbot.wait(300)
+    assert not w.controller.running and len(queued()) == 4
+    assert pictures[-1]                                           # the running row showed a picture
+    assert panel.start.isEnabled()
+    qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
+    assert w.controller.running and w.model.job.prompt == "second, edited"
+    w.controller.queue.items.clear()                             # nothing more after this one
+    w.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.now.bar.value() > 0, timeout=TIMEOUT_MS)
+    shoot(w, "daily-queue-running.png")
+    qtbot.waitUntil(lambda: len(probe.of(ev.Finished)) == 2 and not w.controller.running, timeout=TIMEOUT_MS)
