@@ -207,3 +207,61 @@ def test_the_queue_runs_by_itself_pauses_and_its_rows_have_a_menu(window, qtbot,
     qtbot.waitUntil(lambda: panel.now.bar.value() > 0, timeout=TIMEOUT_MS)
     shoot(w, "daily-queue-running.png")
     qtbot.waitUntil(lambda: len(probe.of(ev.Finished)) == 2 and not w.controller.running, timeout=TIMEOUT_MS)
+
+
+def test_after_a_killed_process_the_form_is_back_and_the_job_is_offered_with_its_sections(
+        qtbot, paths, session, make_image, tmp_path):
+    """kill -9 of a process running the window mid-job; the next start shows the typed form and
+    offers the interrupted job ("2 of 4 sections"); Continue shows them done at once and samples
+    only the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    image = make_image(tmp_path / "in.png", (200, 150))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("window_process.py")), str(tmp_path / "home"),
+                             str(image), "a heron takes off"], stdout=subprocess.PIPE, env=env, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "READY"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+
+    theme.apply(QApplication.instance(), "dark")
+    w = MainWindow(paths, load_settings(paths), run_job=run_job, session_factory=lambda: session, desktop=Recorder())
+    try:
+        w.resize(1400, 900)
+        w.show()
+        qtbot.waitUntil(lambda: w.tasks.idle, timeout=60_000)
+        assert w.sidebar.prompt.text() == "a heron takes off"       # the form was saved as it changed
+        assert w.sidebar.settings.seconds.value() == 1.6
+        banner = w.stage.resume
+        assert banner.isVisibleTo(w) and len(banner.jobs) == 1
+        label = " ".join(lbl.text() for lbl in banner.findChildren(type(w.status_text)))
+        assert "2 of 4 sections" in label and "interrupted" in label
+        assert not w.controller.queue.jobs                          # not a plain queue row as well
+        shoot(w, "daily-crash-banner.png")
+
+        seen = {}
+
+        def at_start(e):
+            if isinstance(e, ev.JobStarted):
+                seen["states"] = [s.state for s in w.model.sections]
+                seen["frame"] = w.controller.frames.get(w.model.ready_start) if w.model.ready_count else None
+
+        probe = Probe(w, at_start)
+        continue_button = next(b for b in banner.findChildren(type(w.sidebar.generate)) if b.text() == "Continue")
+        qtbot.mouseClick(continue_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: bool(probe.of(ev.Finished) or probe.of(ev.Failed)) and not w.controller.running,
+                        timeout=TIMEOUT_MS)
+        assert not probe.of(ev.Failed), probe.of(ev.Failed)[0].detail
+        assert seen["states"].count(DONE) == 2 and seen["frame"] is not None
+        assert {e.section for e in probe.of(ev.StepProgress)} == {0, 1}   # original: 3 and 2 were sampled first
+        assert Path(probe.of(ev.Finished)[0].video).is_file()
+    finally:
+        assert w.controller.shutdown(60_000)
+        w.close()
+        w.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
