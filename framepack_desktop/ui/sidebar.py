@@ -20,6 +20,7 @@ from . import theme
 from .image_drop import ImageDropZone
 from .prompt_editor import PromptEditor
 from .settings_panel import SettingsPanel
+from .wheel_guard import guard_wheel
 
 
 def heading(text: str) -> QLabel:
@@ -112,6 +113,7 @@ class Sidebar(QWidget):
         outer.addWidget(scroll, 1)
         outer.addWidget(line)
         outer.addWidget(actions)
+        self.wheel_guard = guard_wheel(self)
         self._forward_intents()
 
     def _forward_intents(self) -> None:

@@ -56,8 +56,9 @@ class Stage(QWidget):
         self.follow_button = QToolButton(objectName="Transport")
         self.follow_button.setText("Follow")
         self.follow_button.setIcon(theme.icon("spark"))
-        self.follow_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.follow_button.setToolTip("Follow the generation: show the section being sampled as it is made")
+        self.follow_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)     # 1024 px wide windows
+        self.follow_button.setToolTip("Follow the generation: show the section being sampled as it is made "
+                                      "(off once you move the playhead; click to come back)")
         self.follow_button.setCheckable(True)
         self.follow_button.setChecked(True)
         self.follow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
