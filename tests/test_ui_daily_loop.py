@@ -265,3 +265,41 @@ def test_after_a_killed_process_the_form_is_back_and_the_job_is_offered_with_its
         w.close()
         w.deleteLater()
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def test_a_continued_job_drops_its_partial_and_history_deletes_a_video_with_its_folder(
+        window, qtbot, make_image, tmp_path):
+    w = window
+    fill_form(qtbot, w, make_image(tmp_path / "in.png", (200, 150)), prompt="a boat drifts", seconds=1.6)
+
+    def stop_once(e):
+        if isinstance(e, ev.SectionDecoded) and w.sidebar.stop.isEnabled() and not probe.of(ev.Cancelled):
+            qtbot.mouseClick(w.sidebar.stop, Qt.MouseButton.LeftButton)
+
+    probe = Probe(w, stop_once)
+    qtbot.mouseClick(w.sidebar.generate, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(probe.of(ev.Cancelled)) and not w.controller.running, timeout=TIMEOUT_MS)
+    partial = Path(probe.of(ev.Cancelled)[0].video)
+    assert partial.is_file() and [h.video for h in w.controller.history.entries] == [str(partial)]
+
+    probe.on_event = None
+    qtbot.mouseClick(w.stage.resume_job, Qt.MouseButton.LeftButton)          # Continue
+    qtbot.waitUntil(lambda: bool(probe.of(ev.Finished)) and not w.controller.running, timeout=TIMEOUT_MS)
+    video = Path(probe.of(ev.Finished)[0].video)
+    assert video.is_file() and not partial.exists()                           # the stopped video is superseded
+    assert [h.video for h in w.controller.history.entries] == [str(video)]
+
+    row = w.history_panel.list.item(0).text()
+    assert row.startswith("a boat drifts\n") and (" MB · " in row or " kB · " in row)      # prompt, disk held
+    job_dir = video.with_name(video.stem + ".job")
+    assert job_dir.is_dir()
+    asked = []
+    w.confirm_delete = lambda entry: asked.append(entry.video) or False      # the user says No first
+    w.history_panel.deleteRequested.emit(w.controller.history.entries[0])
+    assert asked == [str(video)] and video.is_file() and job_dir.is_dir()
+    w.confirm_delete = lambda entry: True
+    w.history_panel.deleteRequested.emit(w.controller.history.entries[0])
+    assert not video.exists() and not job_dir.exists() and not video.with_suffix(".json").exists()
+    assert not w.controller.history.entries and w.history_panel.list.count() == 0
+    assert w.model.video is None and not w.stage.result.isVisibleTo(w)
+    assert "Deleted" in w.status_text.text()

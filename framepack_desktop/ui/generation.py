@@ -20,6 +20,7 @@ from ..engine.events import Cancelled, Event, Failed, Finished, JobStarted, Sect
 from ..engine.job import Job
 from ..engine.models.layout import is_demo
 from ..settings import AppPaths, HistoryEntry
+from .disk import drop_partial
 from .frame_cache import FrameCache
 from .history import History
 from .job_queue import JobQueue
@@ -149,6 +150,10 @@ class GenerationController(QObject):
     def _remember(self, event: Finished | Cancelled) -> None:
         if not event.video or self.model.job is None:
             return
+        if isinstance(event, Finished):
+            partial = drop_partial(event.video)        # a continued job: the stopped video is superseded
+            if partial is not None:
+                self.history.remove(str(partial))
         job_json = event.job_json if isinstance(event, Finished) else str(Path(event.video).with_suffix(".json"))
         self.history.add(HistoryEntry(
             video=event.video, job_json=job_json, thumbnail=self._thumbnail(event.video),

@@ -30,7 +30,7 @@ from ..engine.plan import Plan
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
 from ..engine.jobfile import read_job
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
-from . import theme
+from . import disk, theme
 from .crash import CrashReporter, setup_logging
 from .desktop import Desktop
 from .gc_policy import GcPolicy
@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         self.history_panel.revealRequested.connect(self.desktop.reveal)
         self.history_panel.loadRequested.connect(self.load_job_file)
         self.history_panel.viewRequested.connect(self.view_history)
+        self.history_panel.deleteRequested.connect(self.delete_video)
         QShortcut(QKeySequence.StandardKey.Paste, self, self.paste_image)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.generate)
         QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.enqueue)
@@ -573,6 +574,38 @@ class MainWindow(QMainWindow):
         self.playback.seek(span[0])
         self.work.refresh_takes()
         self._update_actions()
+
+    @Slot(object)
+    def delete_video(self, entry: HistoryEntry) -> None:
+        """Delete a video with its job folder, after asking; the stage drops it if it showed it."""
+        running = self.controller.queue.running
+        if running is not None and disk.files_of(running.output)[1] == disk.files_of(entry.video)[1]:
+            self.show_error("This video is being generated; stop it first, then delete it.")
+            return
+        if not self.confirm_delete(entry):
+            return
+        try:
+            freed = disk.delete_video(entry.video)
+        except OSError as e:
+            self.show_error(f"Could not delete {Path(entry.video).name} ({e}). Close any program that has it open.")
+            return
+        self.controller.history.remove(entry.video)
+        if self.model.video and disk.files_of(self.model.video)[1] == disk.files_of(entry.video)[1]:
+            self.controller.frames.clear()
+            job = self.form_job()
+            try:
+                self.model.show_plan(Plan.draft(job), is_demo_job(job))
+            except BadSettings:
+                pass            # the form is incomplete: its plan shows once it is valid
+            self._update_actions()
+        self.status_text.setText(f"Deleted {Path(entry.video).name} and its working files ({disk.human(freed)})")
+
+    def confirm_delete(self, entry: HistoryEntry) -> bool:
+        """Whether the user agrees to delete the video and its working files. Tests replace this."""
+        answer = QMessageBox.question(
+            self, "Delete video", f"Delete {Path(entry.video).name} and its working files "
+            f"({disk.human(disk.disk_use(entry.video))})?\n\nThe sections, takes and frames go too; this cannot be undone.")
+        return answer == QMessageBox.StandardButton.Yes
 
     # ----- drops and paste -----
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:

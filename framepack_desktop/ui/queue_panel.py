@@ -29,7 +29,11 @@ def job_summary(job: Job) -> str:
 
 def first_prompt_line(job: Job) -> str:
     """The first prompt line without its time tag, short enough for a list row."""
-    lines = (re.sub(r"^\s*\[[^\]]*\]\s*", "", ln).strip() for ln in job.prompt.splitlines())
+    return first_line(job.prompt)
+
+
+def first_line(prompt: str) -> str:
+    lines = (re.sub(r"^\s*\[[^\]]*\]\s*", "", ln).strip() for ln in prompt.splitlines())
     line = next((ln for ln in lines if ln), "(no prompt)")
     return line if len(line) <= 70 else line[:67] + "…"
 
