@@ -35,6 +35,7 @@ class Settings:
     models_dir: str = ""            # "" until the first-start dialog chose; "demo" for the demo set
     output_dir: str = ""            # "" = AppPaths.outputs_dir
     random_seed: bool = True
+    frame_budget_gb: float = 20.0   # disk for the frame stores of finished videos (oldest dropped first)
     last_job: dict[str, Any] = field(default_factory=dict)
     ui_state: dict[str, str] = field(default_factory=dict)
 

@@ -200,6 +200,10 @@ def test_the_queue_runs_by_itself_pauses_and_its_rows_have_a_menu(window, qtbot,
     assert not w.controller.running and len(queued()) == 4
     assert pictures[-1]                                           # the running row showed a picture
     assert panel.start.isEnabled()
+    w.ask_frame_budget = lambda: 0.0           # File → Frames kept on disk…: none beyond the video shown
+    next(a for a in w.menuBar().actions()[0].menu().actions() if a.text().startswith("Frames kept")).trigger()
+    assert load_settings(w.paths).frame_budget_gb == 0.0
+    first_video = probe.of(ev.Finished)[0].video
     qtbot.mouseClick(panel.start, Qt.MouseButton.LeftButton)
     assert w.controller.running and w.model.job.prompt == "second, edited"
     w.controller.queue.items.clear()                             # nothing more after this one
@@ -207,6 +211,15 @@ def test_the_queue_runs_by_itself_pauses_and_its_rows_have_a_menu(window, qtbot,
     qtbot.waitUntil(lambda: panel.now.bar.value() > 0, timeout=TIMEOUT_MS)
     shoot(w, "daily-queue-running.png")
     qtbot.waitUntil(lambda: len(probe.of(ev.Finished)) == 2 and not w.controller.running, timeout=TIMEOUT_MS)
+
+    # The older video's frame store went (its MP4 and sections stay); the one on the stage kept its own.
+    second_video = probe.of(ev.Finished)[1].video
+    first_dir = Path(first_video).with_name(Path(first_video).stem + ".job")
+    qtbot.waitUntil(lambda: w.tasks.idle and not (first_dir / "frames").exists(), timeout=30_000)
+    assert Path(first_video).is_file() and any((first_dir / "sections").iterdir())
+    assert (Path(second_video).with_name(Path(second_video).stem + ".job") / "frames").is_dir()
+    w.view_history(next(h for h in w.controller.history.entries if h.video == first_video))
+    assert "dropped to keep the disk budget" in w.stage.banner.message
 
 
 def test_after_a_killed_process_the_form_is_back_and_the_job_is_offered_with_its_sections(

@@ -1,8 +1,13 @@
-"""What a video holds on disk, and deleting it with its working files.
+"""What a video holds on disk, deleting it with its working files, and the frame-store budget.
 
 A video made here is its MP4, its job JSON beside it, perhaps a `-partial.mp4` from a stop, and
 its job folder (`<stem>.job/`: saved sections, the frame store, the log), which is usually far
 larger than the MP4. History shows the total and deletes all of it at once (after asking).
+
+The frame store (uncompressed frames, ~2 GB a minute at 640) is needed only to scrub a video in
+the player and to extend it; its MP4 plays anywhere and its sections (small latents) stay for redo
+and takes. So the stores of finished videos are kept up to a budget, newest first; an older one
+is dropped (a redo decodes its frames again from the latents; Extend asks for them).
 Qt-free and torch-free: plain paths.
 """
 from __future__ import annotations
@@ -50,6 +55,28 @@ def drop_partial(video: str | os.PathLike) -> Path | None:
         return None
     partial.unlink()
     return partial
+
+
+def frame_store_of(video: str | os.PathLike) -> Path:
+    return files_of(video)[1] / "frames"
+
+
+def prune_frame_stores(videos: list[str], budget_bytes: int, keep: set[str]) -> list[Path]:
+    """Drop the frame stores of finished `videos` (newest first) beyond `budget_bytes`, never
+    those in `keep` (on the stage) nor those of a video whose MP4 is missing (unfinished work)."""
+    used, dropped = 0, []
+    for video in videos:
+        store = frame_store_of(video)
+        if not store.is_dir():
+            continue
+        size = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
+        if used + size <= budget_bytes or video in keep or not Path(video).is_file() or Path(video).stem.endswith(PARTIAL):
+            used += size
+            continue
+        shutil.rmtree(store)
+        (store.parent / "decoded.json").unlink(missing_ok=True)     # nothing decoded is on disk any more
+        dropped.append(store)
+    return dropped
 
 
 def human(n: int) -> str:

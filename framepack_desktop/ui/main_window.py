@@ -19,7 +19,7 @@ from PySide6.QtGui import (
     QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut,
 )
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget,
+    QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget,
 )
 
 from ..engine.choices import SEED_MAX, SEED_MIN
@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         file.addAction("Load settings from a video…", self.load_job_dialog)
         file.addAction("Export frame as PNG…", QKeySequence("Ctrl+E"), self.export_frame_dialog)
         file.addAction("Continue from this frame", self.work.continue_from_frame)
+        file.addAction("Frames kept on disk…", self.set_frame_budget)
         file.addSeparator()
         file.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         gen = bar.addMenu("&Generate")
@@ -348,6 +349,7 @@ class MainWindow(QMainWindow):
             self.stage.repaint_frame()
             if isinstance(event, Finished):
                 self.status_text.setText(f"Saved {event.video}")
+                self.keep_frame_budget(event.video)
             self.work.refresh_takes()
         self._update_progress()
         self._update_actions()
@@ -564,7 +566,11 @@ class MainWindow(QMainWindow):
             with FrameStore.open(store_dir) as store:
                 span, size = store.valid_span(), (store.height, store.width)
         except (UserError, OSError, FrameStoreCorrupt, ValueError) as e:
-            self.show_error(f"This video's working files are gone ({e}); open it in your video player instead.")
+            if Path(entry.video).is_file() and not disk.frame_store_of(entry.video).exists():
+                self.show_error("This video's frames were dropped to keep the disk budget (File → Frames kept on "
+                                "disk); open it in your video player instead.")
+            else:
+                self.show_error(f"This video's working files are gone ({e}); open it in your video player instead.")
             return
         self.controller.frames.clear()
         self.controller.frames.attach(str(store_dir))
@@ -599,6 +605,38 @@ class MainWindow(QMainWindow):
                 pass            # the form is incomplete: its plan shows once it is valid
             self._update_actions()
         self.status_text.setText(f"Deleted {Path(entry.video).name} and its working files ({disk.human(freed)})")
+
+    def keep_frame_budget(self, shown: str) -> None:
+        """Drop the frame stores of older finished videos beyond the budget (off the GUI thread)."""
+        videos = [h.video for h in self.controller.history.entries if not h.cancelled]
+        budget = int(self.settings.frame_budget_gb * 1e9)
+        self.tasks.run(disk.prune_frame_stores, videos, budget, {shown}, returned=self._frames_dropped,
+                       errored=self._prune_failed)
+
+    @Slot(object)
+    def _frames_dropped(self, dropped: list) -> None:
+        if dropped:
+            log.info("frame stores dropped to keep the %.1f GB budget: %s", self.settings.frame_budget_gb, dropped)
+
+    @Slot(object)
+    def _prune_failed(self, error: BaseException) -> None:
+        if not isinstance(error, OSError):
+            raise error
+        log.warning("could not drop old frame stores: %s", error)
+
+    def ask_frame_budget(self) -> float | None:
+        """The disk budget for frame stores in GB, or None. Tests replace this with an answer."""
+        value, ok = QInputDialog.getDouble(
+            self, "Frames kept on disk", "Disk for the frames of finished videos (GB); the oldest are dropped "
+            "first. Their MP4s and sections stay; scrubbing and Extend need the frames.",
+            self.settings.frame_budget_gb, 0.0, 10_000.0, 1)
+        return value if ok else None
+
+    def set_frame_budget(self) -> None:
+        value = self.ask_frame_budget()
+        if value is not None:
+            self.settings.frame_budget_gb = value
+            save_settings(self.paths, self.settings)
 
     def confirm_delete(self, entry: HistoryEntry) -> bool:
         """Whether the user agrees to delete the video and its working files. Tests replace this."""
