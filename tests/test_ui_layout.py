@@ -115,3 +115,22 @@ def test_the_wheel_scrolls_the_form_and_changes_a_field_only_with_focus(window, 
     qtbot.waitUntil(seconds.hasFocus, timeout=2000)
     wheel(seconds, up=True)
     assert seconds.value() > before
+
+
+def test_a_first_start_on_a_cpu_only_machine_offers_the_320_class_and_no_gpu_settings(qtbot, tmp_path):
+    from framepack_desktop.engine.telemetry import TelemetrySampler
+
+    gpu = TelemetrySampler().sample().has_gpu
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    save_settings(paths, Settings(models_dir="demo"))          # a first start: no form saved yet
+    w = MainWindow(paths, load_settings(paths), desktop=Recorder())
+    qtbot.addWidget(w)
+    panel = w.sidebar.settings
+    first = 640 if gpu else 320
+    assert panel.resolution.currentData() == first and w.form_job().resolution == first
+    assert panel.keep_free.isEnabled() == gpu and ("no GPU" in panel.keep_free.toolTip()) != gpu
+    panel.resolution.setCurrentIndex(panel.resolution.findData(480))      # the user's own choice stays
+    w.close()
+    again = MainWindow(paths, load_settings(paths), desktop=Recorder())
+    qtbot.addWidget(again)
+    assert again.sidebar.settings.resolution.currentData() == 480

@@ -27,6 +27,7 @@ from ..engine.errors import BadSettings, UserError
 from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, Status, StepProgress
 from ..engine.job import Job
 from ..engine.plan import Plan
+from ..engine.telemetry import TelemetrySampler
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
 from ..engine.jobfile import read_job
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
@@ -738,6 +739,8 @@ class MainWindow(QMainWindow):
         else:
             self._first_size()
         self.sidebar.restore(s.last_job, s.random_seed, s.output_dir)
+        if not TelemetrySampler().sample().has_gpu:
+            self.sidebar.set_cpu_only(first_start=not s.last_job)
 
     def _first_size(self) -> None:
         """First start: 85 % of the screen; on a small or 200 %-scaled screen, no side panel."""

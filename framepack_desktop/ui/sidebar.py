@@ -162,6 +162,9 @@ class Sidebar(QWidget):
         if output_dir:
             self.settings.output_dir.setText(output_dir)
 
+    def set_cpu_only(self, first_start: bool) -> None:
+        self.settings.set_cpu_only(first_start)
+
     def wants_random_seed(self) -> bool:
         return self.settings.random_seed.isChecked()
 
