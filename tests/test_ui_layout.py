@@ -71,7 +71,7 @@ def test_the_window_is_usable_and_unclipped_at_1024_by_640(window, qtbot):
     assert (w.width(), w.height()) == (1024, 640), f"the window's minimum size is above 1024 x 640: {parts}"
     sb = w.sidebar
     for control in (sb.generate, sb.enqueue, sb.progress, w.statusBar(), w.stage.play, w.stage.follow_button,
-                    w.queue_panel.start, w.queue_panel.pause):
+                    w.queue_panel.pause):
         assert wholly_shown(control, w), f"{control.objectName() or type(control).__name__} is clipped"
     area = next(a for a in sb.children() if hasattr(a, "ensureWidgetVisible"))
     area.ensureWidgetVisible(sb.prompt.add_timed)

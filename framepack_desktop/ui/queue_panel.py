@@ -106,7 +106,8 @@ class QueuePanel(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(self.start)
         controls.addWidget(self.pause)
-        controls.addWidget(self.state, 1)
+        controls.addStretch(1)
+        self.state.setWordWrap(True)
         undo_bar = QHBoxLayout()
         undo_bar.addWidget(self.undo_text, 1)
         undo_bar.addWidget(self.undo)
@@ -115,6 +116,7 @@ class QueuePanel(QWidget):
         lay.setContentsMargins(8, 8, 8, 8)
         lay.setSpacing(6)
         lay.addLayout(controls)
+        lay.addWidget(self.state)
         lay.addWidget(self.now)
         lay.addWidget(self.list, 1)
         lay.addWidget(self.empty, 1)
@@ -141,10 +143,14 @@ class QueuePanel(QWidget):
         elif self.now.isHidden() or self.now.title.toolTip() != running.prompt:
             self.now.show_job(first_prompt_line(running), running.prompt)
         waiting = len(self.queue)
-        self.start.setEnabled(self.queue.paused or (waiting > 0 and running is None))
+        can_start = self.queue.paused or (waiting > 0 and running is None)
+        self.start.setEnabled(can_start)
         self.pause.setEnabled(not self.queue.paused)
+        self.start.setVisible(can_start or not self.pause.isEnabled())     # one of the two at a time
+        self.pause.setVisible(not self.start.isVisible())
         self.state.setText("Paused: jobs wait for Start" if self.queue.paused else
                            f"{waiting} waiting" if waiting else "")
+        self.state.setVisible(bool(self.state.text()))
         for item in self.queue.items:
             w = QListWidgetItem(f"{first_prompt_line(item.job)}\n{job_summary(item.job)}")
             w.setData(Qt.ItemDataRole.UserRole, item.id)

@@ -104,10 +104,8 @@ class Stage(QWidget):
         transport.setSpacing(2)
         for b in (self.to_start, self.back, self.play, self.forward, self.to_end):
             transport.addWidget(b)
-        transport.addSpacing(8)
         transport.addWidget(self.loop)
         transport.addWidget(self.follow_button)
-        transport.addSpacing(8)
         transport.addWidget(self.time)
         transport.addWidget(self.frame_label)
         transport.addStretch(1)
