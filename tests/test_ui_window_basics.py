@@ -231,3 +231,17 @@ def test_run_gui_preloads_the_model_libraries_and_offers_only_what_this_computer
     compile_problem, fp8_problem = speed.support()
     assert compile_enabled == (compile_problem is None)
     assert not fp8_box.isEnabled() and fp8_problem in fp8_box.toolTip()  # this machine has no GPU
+
+
+def test_a_loaded_job_uses_its_seed_once_and_random_comes_back(open_window, tmp_path):
+    w = open_window()
+    queue_prompts(w, tmp_path, ("a kite",))
+    seed = w.controller.queue.jobs[0].seed
+    w.sidebar.settings.random_seed.setChecked(True)
+    w.queue_panel.list.itemDoubleClicked.emit(w.queue_panel.list.item(0))     # the job back into the form
+    assert not w.sidebar.wants_random_seed() and w.form_job().seed == seed
+    w.enqueue()
+    assert w.controller.queue.jobs[1].seed == seed                            # its own seed, this once
+    assert w.sidebar.wants_random_seed()                                      # and Random is back
+    w.enqueue()
+    assert w.controller.queue.jobs[2].seed != seed

@@ -265,6 +265,7 @@ class MainWindow(QMainWindow):
             output = folder / f"{stem}-{k}.mp4"
         job = self.form_job(str(output)).validate()
         Plan.of(job)        # its prompts resolve (a bad timestamp is reported here, not when it runs)
+        sb.job_taken()
         return job
 
     def _job_or_error(self) -> Job | None:

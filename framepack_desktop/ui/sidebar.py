@@ -114,6 +114,7 @@ class Sidebar(QWidget):
         outer.addWidget(line)
         outer.addWidget(actions)
         self.wheel_guard = guard_wheel(self)
+        self._random_after_load = False     # Random was on before a job was loaded into the form
         self._forward_intents()
 
     def _forward_intents(self) -> None:
@@ -136,7 +137,9 @@ class Sidebar(QWidget):
         return {"image": self.start.path, "end_image": end, "prompt": self.prompt.text(), **self.settings.values()}
 
     def load_job(self, job: Job) -> list[str]:
-        """Fill the form from a job; returns the images it names that no longer exist."""
+        """Fill the form from a job; returns the images it names that no longer exist. Its seed is
+        used once (Random is unticked for that one run) and Random comes back after it."""
+        self._random_after_load = self._random_after_load or self.settings.random_seed.isChecked()
         self.settings.random_seed.setChecked(False)
         self.settings.set_values(job.to_dict())
         self.prompt.set_text(job.prompt)
@@ -164,6 +167,12 @@ class Sidebar(QWidget):
 
     def set_cpu_only(self, first_start: bool) -> None:
         self.settings.set_cpu_only(first_start)
+
+    def job_taken(self) -> None:
+        """The form's job went to run or to the queue: a loaded job's seed was used once."""
+        if self._random_after_load:
+            self._random_after_load = False
+            self.settings.random_seed.setChecked(True)
 
     def wants_random_seed(self) -> bool:
         return self.settings.random_seed.isChecked()
