@@ -39,6 +39,7 @@ from .generation import GenerationController, format_eta, is_demo_job
 from .history_panel import HistoryPanel
 from .image_drop import is_image_drop, local_files
 from .models_dialog import ModelsDialog
+from .models_window import ModelsWindow
 from .background import Tasks
 from .never_lose_work import NeverLoseWork
 from .playback import Playback
@@ -207,7 +208,7 @@ class MainWindow(QMainWindow):
         self.side_panel_action.toggled.connect(self.tabs.setVisible)
         view.addAction(self.side_panel_action)
         helpm = bar.addMenu("&Help")
-        helpm.addAction("Models…", self.ask_for_models)
+        helpm.addAction("Models…", self.show_models)
         helpm.addAction("Open log folder", self.open_log_folder)
 
     # ----- the form -----
@@ -691,6 +692,31 @@ class MainWindow(QMainWindow):
             save_settings(self.paths, self.settings)
             self._update_models_label()
             self.update_plan()
+
+    def show_models(self) -> None:
+        """Help → Models: what is installed (the first-start dialog while none is chosen)."""
+        if not self.settings.models_chosen:
+            self.ask_for_models()
+            return
+        window = self.models_window()
+        window.exec()
+        window.deleteLater()
+
+    def models_window(self) -> ModelsWindow:
+        spec = self.settings.models_dir
+        # "demo" is the engine's demo set in the app's data folder (engine/models/loader.demo_models_dir)
+        folder = str(self.paths.data_dir / "models-demo") if spec == "demo" else spec
+        window = ModelsWindow(folder, self.tasks, self)
+        window.folderChosen.connect(self._models_folder_chosen)
+        window.downloadRequested.connect(self.ask_for_models)
+        return window
+
+    @Slot(str)
+    def _models_folder_chosen(self, folder: str) -> None:
+        self.settings.models_dir = folder
+        save_settings(self.paths, self.settings)
+        self._update_models_label()
+        self.update_plan()
 
     def check_speed_support(self, support, models: str | None) -> None:
         """Offer compile and fp8 compute only where they run. `support` (engine/speed) may run the
