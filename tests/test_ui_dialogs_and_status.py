@@ -29,6 +29,14 @@ def test_models_dialog_offers_demo_clearly_labelled(qtbot, tmp_path):
     assert d.choice == "demo" and d.result() == d.DialogCode.Accepted
 
 
+def test_models_dialog_preselects_the_download_only_where_a_gpu_can_use_it(qtbot, tmp_path):
+    with_gpu, cpu_only = ModelsDialog(tmp_path / "m", gpu=True), ModelsDialog(tmp_path / "m", gpu=False)
+    qtbot.addWidget(with_gpu)
+    qtbot.addWidget(cpu_only)
+    assert with_gpu.download.isChecked() == (find_downloader() is not None)
+    assert cpu_only.demo.isChecked() and not cpu_only.download.isChecked()
+
+
 def test_models_dialog_checks_a_chosen_folder(qtbot, tmp_path, demo_models):
     d = ModelsDialog(tmp_path / "models")
     qtbot.addWidget(d)

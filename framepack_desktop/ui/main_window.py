@@ -684,7 +684,7 @@ class MainWindow(QMainWindow):
         self.desktop.open(str(self.paths.log_dir))
 
     def ask_for_models(self) -> None:
-        dialog = ModelsDialog(self.paths.models_dir, self.settings.models_dir, self)
+        dialog = ModelsDialog(self.paths.models_dir, self.settings.models_dir, self, gpu=self.has_gpu)
         accepted = dialog.exec()
         dialog.deleteLater()
         if accepted and dialog.choice:
@@ -766,7 +766,8 @@ class MainWindow(QMainWindow):
         else:
             self._first_size()
         self.sidebar.restore(s.last_job, s.random_seed, s.output_dir)
-        if not TelemetrySampler().sample().has_gpu:
+        self.has_gpu = TelemetrySampler().sample().has_gpu
+        if not self.has_gpu:
             self.sidebar.set_cpu_only(first_start=not s.last_job)
 
     def _first_size(self) -> None:
