@@ -294,6 +294,7 @@ def test_a_continued_job_drops_its_partial_and_history_deletes_a_video_with_its_
     qtbot.waitUntil(lambda: bool(probe.of(ev.Cancelled)) and not w.controller.running, timeout=TIMEOUT_MS)
     partial = Path(probe.of(ev.Cancelled)[0].video)
     assert partial.is_file() and [h.video for h in w.controller.history.entries] == [str(partial)]
+    assert w.status_text.text() == f"Stopped: {partial.name}"              # not a stale "Generating …"
 
     probe.on_event = None
     qtbot.mouseClick(w.stage.resume_job, Qt.MouseButton.LeftButton)          # Continue

@@ -245,3 +245,19 @@ def test_a_loaded_job_uses_its_seed_once_and_random_comes_back(open_window, tmp_
     assert w.sidebar.wants_random_seed()                                      # and Random is back
     w.enqueue()
     assert w.controller.queue.jobs[2].seed != seed
+
+
+def test_a_planned_section_says_random_seed_when_random_is_ticked_and_help_has_about(open_window, tmp_path):
+    w = open_window()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.prompt.set_text("a kite")
+    w.sidebar.settings.random_seed.setChecked(False)
+    w.sidebar.settings.seed.setValue(1234)
+    w.update_plan()
+    section = w.model.sections[0]
+    assert "seed 1234" in w.stage.timeline._tooltip(section)
+    w.sidebar.settings.random_seed.setChecked(True)
+    w.update_plan()
+    assert "a new random seed at Generate" in w.stage.timeline._tooltip(section)
+    about = next(a for a in w.menuBar().actions()[-1].menu().actions() if a.text().startswith("About"))
+    assert about.isEnabled() and "0." in w.about_text() and str(w.paths.log_dir) in w.about_text()

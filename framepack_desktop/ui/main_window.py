@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QApplication, QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QSplitter, QTabWidget,
 )
 
+from .. import __version__
 from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.errors import BadSettings, UserError
 from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, Status, StepProgress
@@ -210,6 +211,8 @@ class MainWindow(QMainWindow):
         helpm = bar.addMenu("&Help")
         helpm.addAction("Models…", self.show_models)
         helpm.addAction("Open log folder", self.open_log_folder)
+        helpm.addSeparator()
+        helpm.addAction(f"About {TITLE}", self.show_about)
 
     # ----- the form -----
     def _form_changed(self, *_) -> None:
@@ -236,6 +239,7 @@ class MainWindow(QMainWindow):
         self.sidebar.set_prompt_hint(
             f"{distinct} prompts over {job.num_sections} sections — see the timeline" if distinct > 1 else
             "Timed lines like [2s] change the prompt during the video.")
+        self.model.random_seed = self.sidebar.wants_random_seed()
         if self.model.phase == RUNNING or self.model.job == job or self.shows_video():
             return
         self.model.show_plan(plan, is_demo_job(job))
@@ -366,6 +370,12 @@ class MainWindow(QMainWindow):
     def _running_changed(self, running: bool) -> None:
         self.sidebar.set_running(running)
         self._update_actions()
+        if not running:         # no "Generating…" left over once the run is over
+            self._update_progress()
+            m = self.model
+            name = Path(m.video or (m.job.output if m.job else "")).name
+            self.status_text.setText({FINISHED: f"Saved {m.video}", CANCELLED: f"Stopped: {name}" if m.video else
+                                      "Stopped before a frame was made"}.get(m.phase, m.status))
         if not running and self._closing:
             self.close()
 
@@ -583,6 +593,8 @@ class MainWindow(QMainWindow):
         self.playback.seek(span[0])
         self.work.refresh_takes()
         self._update_actions()
+        self._update_progress()             # not the last run's "Finished in …"
+        self.status_text.setText(f"Showing {Path(entry.video).name}")
 
     @Slot(object)
     def delete_video(self, entry: HistoryEntry) -> None:
@@ -692,6 +704,14 @@ class MainWindow(QMainWindow):
             save_settings(self.paths, self.settings)
             self._update_models_label()
             self.update_plan()
+
+    def about_text(self) -> str:
+        return (f"<b>{TITLE}</b> {__version__}<br>Image + prompt → a video of any length, with the FramePack "
+                f"method (lllyasviel), on this computer.<br>Settings, queue and history: {self.paths.config_dir}"
+                f"<br>Logs: {self.paths.log_dir}")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {TITLE}", self.about_text())
 
     def show_models(self) -> None:
         """Help → Models: what is installed (the first-start dialog while none is chosen)."""

@@ -106,8 +106,9 @@ class TimelineView(QWidget):
         fps = self.model.fps or 30
         state = {SAMPLING: f"sampling, step {s.step}/{s.steps}", DONE: "done"}.get(s.state, s.state)
         takes = f"\n{s.takes} takes: right-click to keep another" if s.takes > 1 else ""
+        seed = "a new random seed at Generate" if s.state == PLANNED and self.model.random_seed else f"seed {s.seed}"
         return (f"Section {s.section + 1}: {s.start_frame / fps:.1f}–{s.end_frame / fps:.1f} s\n"
-                f"Sampled {s.order + 1} of {len(self.model.sections)} · {state} · seed {s.seed}\n"
+                f"Sampled {s.order + 1} of {len(self.model.sections)} · {state} · {seed}\n"
                 f"Prompt: {s.prompt}{takes}")
 
     # ----- painting -----

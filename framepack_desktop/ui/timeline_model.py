@@ -72,6 +72,7 @@ class TimelineModel:
     """State of the job on the timeline. `revision` grows on every change so views repaint lazily."""
 
     def __init__(self) -> None:
+        self.random_seed = False     # the form draws a new seed at Generate: a planned seed is not final
         self.revision = 0
         self.thumbs_revision = 0     # grows whenever the film strip's pictures change
         self._reset()
