@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Slot
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop_recorder import Recorder
 from framepack_desktop.engine import events as ev
@@ -252,7 +252,7 @@ def test_after_a_killed_process_the_form_is_back_and_the_job_is_offered_with_its
         assert w.sidebar.settings.seconds.value() == 1.6
         banner = w.stage.resume
         assert banner.isVisibleTo(w) and len(banner.jobs) == 1
-        label = " ".join(lbl.text() for lbl in banner.findChildren(type(w.status_text)))
+        label = " ".join(lbl.text() for lbl in banner.findChildren(QLabel))
         assert "2 of 4 sections" in label and "interrupted" in label
         assert not w.controller.queue.jobs                          # not a plain queue row as well
         shoot(w, "daily-crash-banner.png")

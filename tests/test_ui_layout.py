@@ -80,6 +80,11 @@ def test_the_window_is_usable_and_unclipped_at_1024_by_640(window, qtbot):
     footer = on_window(sb.generate.parentWidget().parentWidget(), w)
     assert not on_window(sb.prompt.add_timed, w).intersects(footer)
     assert w.status_text.width() > 100 and wholly_shown(w.meter, w)
+    long_path = "/home/someone/Videos/FramePack/" + "a-heron-stands-in-the-reeds-" * 6 + "final.mp4"
+    w.status_text.setText(f"Saved {long_path}")
+    shown = w.status_text.elided()              # cut with "…", both ends kept, the whole text on hover
+    assert "…" in shown and shown.startswith("Saved /home") and shown.endswith("final.mp4")
+    assert w.status_text.toolTip() == f"Saved {long_path}"
     scale = os.environ.get("QT_SCALE_FACTOR", "1")
     ARTIFACTS.mkdir(exist_ok=True)
     w.grab().save(str(ARTIFACTS / f"daily-1024x640-scale{scale}.png"))

@@ -35,6 +35,7 @@ from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_set
 from . import disk, theme
 from .crash import CrashReporter, setup_logging
 from .desktop import Desktop
+from .elided_label import ElidedLabel
 from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
 from .history_panel import HistoryPanel
@@ -98,7 +99,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([380, 980, 300])
         self.setCentralWidget(self.splitter)
 
-        self.status_text = QLabel()
+        self.status_text = ElidedLabel()
         self.plan_label = QLabel(objectName="Hint")   # the running job's memory plan; reasons in the tooltip
         self.meter = MemoryMeter()
         self.statusBar().addWidget(self.status_text, 1)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QWidget
 
+from .elided_label import ElidedLabel
 from .qimage import to_qimage
 
 THUMB = 56
@@ -22,10 +23,8 @@ class RunningRow(QFrame):
         self.picture = QLabel()
         self.picture.setFixedSize(THUMB, THUMB)
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title = QLabel()
-        self.title.setMinimumWidth(40)
-        self.detail = QLabel(objectName="Hint")
-        self.detail.setMinimumWidth(40)
+        self.title = ElidedLabel()
+        self.detail = ElidedLabel(objectName="Hint")
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)

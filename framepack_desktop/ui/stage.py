@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from . import theme
+from .elided_label import ElidedLabel
 from .error_banner import ErrorBanner
 from .frame_cache import FrameCache
 from .player import PlayerView
@@ -71,7 +72,7 @@ class Stage(QWidget):
         self.export = self._transport("export", "Export the frame at the playhead as PNG (Ctrl+E)")
 
         self.result = QFrame(objectName="ResultBar")
-        self.result_text = QLabel()
+        self.result_text = ElidedLabel()
         self.result_text.setMinimumWidth(80)
         self.open_video = QPushButton("Open video")
         self.open_video.setIcon(theme.icon("film"))
