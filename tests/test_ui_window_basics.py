@@ -12,6 +12,7 @@ from framepack_desktop.engine.job import Job
 from framepack_desktop.engine.video.mp4 import write_mp4
 from framepack_desktop.settings import AppPaths, Settings, load_queue, load_settings, save_settings
 from framepack_desktop.ui.crash import CrashReporter, setup_logging
+from framepack_desktop.ui import theme
 from framepack_desktop.ui.main_window import MainWindow
 
 
@@ -261,3 +262,31 @@ def test_a_planned_section_says_random_seed_when_random_is_ticked_and_help_has_a
     assert "a new random seed at Generate" in w.stage.timeline._tooltip(section)
     about = next(a for a in w.menuBar().actions()[-1].menu().actions() if a.text().startswith("About"))
     assert about.isEnabled() and "0." in w.about_text() and str(w.paths.log_dir) in w.about_text()
+
+
+def test_a_timed_line_off_a_section_boundary_is_marked_and_explained(open_window, tmp_path):
+    w = open_window()
+    w.resize(1000, 700)
+    w.show()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.settings.seconds.setValue(4.8)               # sections of 1.2 s (window 9)
+    w.sidebar.prompt.set_text("[0s] a cat sits\n[2s] the cat jumps")
+    w.update_plan()
+    assert w.model.prompt_marks == [(2.0, 2.4)]
+    assert "[2s] starts at 2.4 s" in w.sidebar.prompt.hint.text()
+    tl = w.stage.timeline
+    shot = from_image(tl.grab().toImage())
+    x = int(tl.x_of(2.0 * w.model.fps))
+    warn = theme.current().color("warn")
+    ruler = shot[: int(tl._rows()["ruler"].bottom()), x - 2:x + 3]           # the marker on the ruler
+    assert (np.abs(ruler.astype(int) - [warn.red(), warn.green(), warn.blue()]).sum(axis=2) < 60).any()
+    w.sidebar.prompt.set_text("[0s] a cat sits\n[2.4s] the cat jumps")
+    w.update_plan()
+    assert w.model.prompt_marks == [] and "starts at" not in w.sidebar.prompt.hint.text()
+
+
+def from_image(img):
+    from PySide6.QtGui import QImage
+    img = img.convertToFormat(QImage.Format.Format_RGB888)
+    h, w_, bpl = img.height(), img.width(), img.bytesPerLine()
+    return np.frombuffer(img.constBits(), np.uint8, h * bpl).reshape(h, bpl)[:, :3 * w_].reshape(h, w_, 3).copy()

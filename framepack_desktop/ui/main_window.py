@@ -28,6 +28,7 @@ from ..engine.errors import BadSettings, UserError
 from ..engine.events import Cancelled, Event, Finished, JobStarted, SectionDecoded, Status, StepProgress
 from ..engine.job import Job
 from ..engine.plan import Plan
+from ..engine.sampling.prompts import parse_timed_prompt
 from ..engine.telemetry import TelemetrySampler
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
 from ..engine.jobfile import read_job
@@ -58,6 +59,23 @@ TITLE = "FramePack Desktop"
 JOB_SUFFIXES = {".mp4", ".json"}
 REFRESH_MS = 33
 SAVE_MS = 800
+
+
+def moved_timed_lines(job: Job) -> list[tuple[float, float]]:
+    """Timed lines that cannot start where asked: (asked, where the section they apply from starts)."""
+    if not job.prompt.strip():
+        return []
+    try:
+        starts = [s.start_frame / job.fps for s in Plan.draft(job).sections]
+        timed = parse_timed_prompt(job.prompt)
+    except BadSettings:
+        return []                   # the prompt hint already says what is wrong
+    moved = []
+    for asked, _ in timed:
+        applied = next((b for b in starts if b >= asked - 1e-3), None)
+        if asked > 0 and applied is not None and abs(applied - asked) > 1e-3:
+            moved.append((asked, round(applied, 2)))
+    return moved
 
 
 def slug(text: str, n: int = 32) -> str:
@@ -237,13 +255,16 @@ class MainWindow(QMainWindow):
             self.sidebar.set_prompt_hint(f"<span style='color:{theme.current().error}'>{e}</span>")
             return
         distinct = len(set(plan.prompts))
+        moved = moved_timed_lines(job)
         self.sidebar.set_prompt_hint(
+            "; ".join(f"[{a:g}s] starts at {b:g} s, where a section begins" for a, b in moved) if moved else
             f"{distinct} prompts over {job.num_sections} sections — see the timeline" if distinct > 1 else
             "Timed lines like [2s] change the prompt during the video.")
         self.model.random_seed = self.sidebar.wants_random_seed()
         if self.model.phase == RUNNING or self.model.job == job or self.shows_video():
             return
         self.model.show_plan(plan, is_demo_job(job))
+        self.model.set_prompt_marks(moved)
         self.controller.frames.clear()
         self.playback.set_fps(job.fps)
         self.playback.set_length(job.num_frames)

@@ -150,6 +150,13 @@ class TimelineView(QWidget):
             p.drawText(QRectF(x + 3, r.top(), 60, r.height() - 2), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
             t += step
         p.setFont(self.font())
+        for asked, applied in self.model.prompt_marks:        # "[2s]" begins where a section does
+            x, y = self.x_of(asked * fps), r.bottom()
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(pal.color("warn"))
+            p.drawPolygon([QPointF(x - 4, y - 7), QPointF(x + 4, y - 7), QPointF(x, y)])
+            p.setPen(QPen(pal.color("warn"), 1, Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(x, y), QPointF(self.x_of(applied * fps), y))
 
     def _paint_block(self, p: QPainter, row: QRectF, s: SectionView) -> None:
         pal = theme.current()

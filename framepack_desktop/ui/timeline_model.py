@@ -78,6 +78,7 @@ class TimelineModel:
         self._reset()
 
     def _reset(self) -> None:
+        self.prompt_marks: list[tuple[float, float]] = []   # (asked, applied) s of timed lines moved to a boundary
         self.phase = IDLE
         self.job: Job | None = None
         self.sections: list[SectionView] = []
@@ -216,6 +217,12 @@ class TimelineModel:
         Cancelled: _on_cancelled,
         Failed: _on_failed,
     }
+
+    def set_prompt_marks(self, marks: list[tuple[float, float]]) -> None:
+        """Timed lines moved to a section boundary, (asked, applied) seconds: the ruler marks them."""
+        if marks != self.prompt_marks:
+            self.prompt_marks = list(marks)
+            self._changed()
 
     # ----- questions the views ask -----
     @property
