@@ -107,7 +107,7 @@ class TimelineView(QWidget):
         state = {SAMPLING: f"sampling, step {s.step}/{s.steps}", DONE: "done"}.get(s.state, s.state)
         takes = f"\n{s.takes} takes: right-click to keep another" if s.takes > 1 else ""
         seed = "a new random seed at Generate" if s.state == PLANNED and self.model.random_seed else f"seed {s.seed}"
-        return (f"Section {s.section + 1}: {s.start_frame / fps:.1f}–{s.end_frame / fps:.1f} s\n"
+        return (f"Section {self.model.number(s)}: {s.start_frame / fps:.1f}–{s.end_frame / fps:.1f} s\n"
                 f"Sampled {s.order + 1} of {len(self.model.sections)} · {state} · {seed}\n"
                 f"Prompt: {s.prompt}{takes}")
 
@@ -179,7 +179,7 @@ class TimelineView(QWidget):
             return
         inner = r.adjusted(7, 3, -7, -3)
         half = inner.height() / 2
-        head = f"{s.section + 1}"
+        head = f"{self.model.number(s)}"
         status = {SAMPLING: f"step {s.step}/{s.steps}", DONE: "done", STOPPED: "stopped", FAILED: "failed"}.get(
             s.state, f"sampled {ordinal(s.order + 1)}")
         if s.takes > 1 and s.state != SAMPLING:

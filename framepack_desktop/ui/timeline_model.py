@@ -259,6 +259,13 @@ class TimelineModel:
             s.takes = counts.get(s.section, 0)
         self._changed()
 
+    def number(self, s: SectionView) -> int:
+        """The section's number as the user counts along the whole video: an extension's first new
+        section after a 4-section video is 5, not 1 (its time index starts again at 0)."""
+        first = self.sections[0] if self.sections else s
+        before = round(first.start_frame / max(first.end_frame - first.start_frame, 1))
+        return s.section + 1 + before
+
     @property
     def sampling_section(self) -> SectionView | None:
         return next((s for s in self.sections if s.state == SAMPLING), None)
