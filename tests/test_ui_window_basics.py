@@ -290,3 +290,19 @@ def from_image(img):
     img = img.convertToFormat(QImage.Format.Format_RGB888)
     h, w_, bpl = img.height(), img.width(), img.bytesPerLine()
     return np.frombuffer(img.constBits(), np.uint8, h * bpl).reshape(h, bpl)[:, :3 * w_].reshape(h, w_, 3).copy()
+
+
+def test_view_menu_hides_the_panels_and_fills_the_screen(open_window, qtbot):
+    w = open_window()
+    w.show()
+    view = w.menuBar().actions()[2].menu()
+    action = {a.text(): a for a in view.actions()}
+    action["Form panel"].trigger()
+    action["Queue and history panel"].setChecked(False)
+    assert not w.sidebar.isVisible() and not w.tabs.isVisible() and w.stage.isVisible()
+    action["Full screen"].trigger()
+    qtbot.waitUntil(lambda: w.isFullScreen(), timeout=2000)
+    action["Full screen"].trigger()
+    qtbot.waitUntil(lambda: not w.isFullScreen(), timeout=2000)
+    action["Form panel"].trigger()
+    assert w.sidebar.isVisible()

@@ -227,6 +227,14 @@ class MainWindow(QMainWindow):
         self.side_panel_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
         self.side_panel_action.toggled.connect(self.tabs.setVisible)
         view.addAction(self.side_panel_action)
+        self.form_panel_action = QAction("Form panel", self, checkable=True, checked=True)
+        self.form_panel_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.form_panel_action.toggled.connect(self.sidebar.setVisible)
+        view.addAction(self.form_panel_action)
+        self.full_screen_action = QAction("Full screen", self, checkable=True)
+        self.full_screen_action.setShortcut(QKeySequence(QKeySequence.StandardKey.FullScreen))
+        self.full_screen_action.toggled.connect(self.set_full_screen)
+        view.addAction(self.full_screen_action)
         helpm = bar.addMenu("&Help")
         helpm.addAction("Models…", self.show_models)
         helpm.addAction("Open log folder", self.open_log_folder)
@@ -781,6 +789,14 @@ class MainWindow(QMainWindow):
     def _update_models_label(self) -> None:
         demo = self.model.demo or self.settings.models_dir == "demo"
         self.setWindowTitle(f"{TITLE} — demo models (random weights)" if demo else TITLE)
+
+    @Slot(bool)
+    def set_full_screen(self, on: bool) -> None:
+        """Watch a video big: the window fills the screen (View → Full screen; the panels can be hidden too)."""
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
 
     def _theme_chosen(self, action: QAction) -> None:
         self.settings.theme = action.data()
