@@ -69,7 +69,7 @@ class Stage(QWidget):
         for label, widest in ((self.time, "0:00.00 / 0:00.00"), (self.frame_label, "0000 / 0000")):
             label.ensurePolished()          # the style sheet's font (monospace for the time) is in effect
             label.setMinimumWidth(label.fontMetrics().horizontalAdvance(widest) + 6)
-        self.export = self._transport("export", "Export the frame at the playhead as PNG (Ctrl+E)")
+        self.export = self._transport("image", "Export the frame at the playhead as PNG (Ctrl+E)")
 
         self.result = QFrame(objectName="ResultBar")
         self.result_text = ElidedLabel()
