@@ -163,6 +163,7 @@ class MainWindow(QMainWindow):
         st.stepRequested.connect(self._step)
         st.playToggled.connect(self.playback.toggle)
         st.followToggled.connect(self.follow_generation)
+        st.speedChosen.connect(self.playback.set_speed)
         st.loopToggled.connect(self.playback.set_loop)
         st.openVideoRequested.connect(self.open_video)
         st.revealVideoRequested.connect(self.reveal_video)

@@ -6,7 +6,7 @@ methods what to show. Which child widget does it is the stage's own business.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from . import theme
 from .elided_label import ElidedLabel
@@ -16,6 +16,9 @@ from .player import PlayerView
 from .resume_banner import ResumeBanner
 from .timeline import TimelineView
 from .timeline_model import TimelineModel
+
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0)
 
 
 def timecode(frame: int, fps: int) -> str:
@@ -28,6 +31,7 @@ class Stage(QWidget):
     stepRequested = Signal(str)                 # "home", "back", "forward", "end"
     playToggled = Signal()
     followToggled = Signal(bool)                # the playhead follows the section being made, or not
+    speedChosen = Signal(float)                 # playback speed (right-click on Play)
     loopToggled = Signal(bool)
     openVideoRequested = Signal()
     revealVideoRequested = Signal()
@@ -48,7 +52,8 @@ class Stage(QWidget):
 
         self.to_start = self._transport("to-start", "First frame (Home)")
         self.back = self._transport("step-back", "Previous frame (←)")
-        self.play = self._transport("play", "Play / pause (Space)")
+        self.play = self._transport("play", "Play / pause (Space) · 1× (right-click for the speed)")
+        self.speed = 1.0
         self.forward = self._transport("step-forward", "Next frame (→)")
         self.to_end = self._transport("to-end", "Last frame (End)")
         self.loop = self._transport("loop", "Loop")
@@ -136,6 +141,8 @@ class Stage(QWidget):
                              (self.to_end, "end")):
             button.clicked.connect(lambda _=False, s=step: self.stepRequested.emit(s))
         self.play.clicked.connect(self.playToggled)
+        self.play.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.play.customContextMenuRequested.connect(lambda pos: self.speed_menu().popup(self.play.mapToGlobal(pos)))
         self.loop.toggled.connect(self.loopToggled)
         self.follow_button.clicked.connect(self.followToggled)
         self.open_video.clicked.connect(self.openVideoRequested)
@@ -188,6 +195,21 @@ class Stage(QWidget):
         b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         b.setAutoRaise(True)
         return b
+
+    def speed_menu(self) -> QMenu:
+        """Right-click on Play: the playback speed."""
+        menu = QMenu(self)
+        for speed in SPEEDS:
+            action = menu.addAction(f"{speed:g}×", lambda s=speed: self._choose_speed(s))
+            action.setCheckable(True)
+            action.setChecked(speed == self.speed)
+        menu.aboutToHide.connect(menu.deleteLater)
+        return menu
+
+    def _choose_speed(self, speed: float) -> None:
+        self.speed = speed
+        self.play.setToolTip(f"Play / pause (Space) · {speed:g}× (right-click for the speed)")
+        self.speedChosen.emit(speed)
 
     def set_following(self, on: bool) -> None:
         self.follow_button.setChecked(on)
