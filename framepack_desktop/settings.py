@@ -36,6 +36,7 @@ class Settings:
     output_dir: str = ""            # "" = AppPaths.outputs_dir
     random_seed: bool = True
     lora_dir: str = ""              # "" = AppPaths.loras_dir
+    frame_budget_gb: float = 20.0   # disk for the frame stores of finished videos (oldest dropped first)
     last_job: dict[str, Any] = field(default_factory=dict)
     ui_state: dict[str, str] = field(default_factory=dict)
 
@@ -89,6 +90,8 @@ _SETTING_KINDS = {
     "last_job": (lambda v: isinstance(v, dict), "a job (a JSON object)"),
     "ui_state": (_text_map, "a mapping of names to text"),
     "lora_dir": (lambda v: isinstance(v, str), "text"),
+    "frame_budget_gb": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1e6,
+                        "a number of GB, 0 or more"),
 }
 
 
@@ -133,6 +136,26 @@ def load_queue(paths: AppPaths) -> list[Job]:
 
 def save_queue(paths: AppPaths, jobs: list[Job]) -> None:
     write_json_atomic(paths.queue_file, [j.to_dict() for j in jobs])
+
+
+def running_file(paths: AppPaths) -> Path:
+    """The job the window was running: still there at the next start means it was interrupted."""
+    return paths.queue_file.with_name("running.json")
+
+
+def load_running(paths: AppPaths) -> Job | None:
+    data = _read_json(running_file(paths))
+    if not isinstance(data, dict):
+        return None
+    try:
+        return Job.from_dict(data)
+    except (BadSettings, TypeError, ValueError, AttributeError) as e:
+        log.warning("dropping the unreadable interrupted job %r: %s", data, e)
+        return None
+
+
+def save_running(paths: AppPaths, job: Job | None) -> None:
+    write_json_atomic(running_file(paths), job.to_dict() if job is not None else None)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ import gc
 import sys
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
@@ -27,6 +27,14 @@ def test_models_dialog_offers_demo_clearly_labelled(qtbot, tmp_path):
     d.demo.setChecked(True)
     ok_button(d).click()
     assert d.choice == "demo" and d.result() == d.DialogCode.Accepted
+
+
+def test_models_dialog_preselects_the_download_only_where_a_gpu_can_use_it(qtbot, tmp_path):
+    with_gpu, cpu_only = ModelsDialog(tmp_path / "m", gpu=True), ModelsDialog(tmp_path / "m", gpu=False)
+    qtbot.addWidget(with_gpu)
+    qtbot.addWidget(cpu_only)
+    assert with_gpu.download.isChecked() == (find_downloader() is not None)
+    assert cpu_only.demo.isChecked() and not cpu_only.download.isChecked()
 
 
 def test_models_dialog_checks_a_chosen_folder(qtbot, tmp_path, demo_models):
@@ -154,3 +162,33 @@ def test_models_dialog_download_failure_is_shown_and_the_dialog_stays(qtbot, tmp
     ok_button(d).click()
     qtbot.waitUntil(lambda: "Cannot reach" in d.download_status.text(), timeout=5000)
     assert d.isVisible() and d.choice == "" and ok_button(d).isEnabled()
+
+
+def test_help_models_lists_components_with_sizes_verifies_and_changes_folder(qtbot, tmp_path, demo_models):
+    import shutil
+
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    w = MainWindow(paths, Settings(models_dir=str(demo_models)))
+    qtbot.addWidget(w)
+    models = w.models_window()                                   # what Help → Models opens
+    rows = models.rows()
+    assert rows[0][0].startswith("transformer (") and {r[0] for r in rows} >= {"vae", "image_encoder", "text_encoder"}
+    assert all(r[1] == "installed" for r in rows)
+    assert all(r[2] != "—" for r in rows if r[0].startswith(("transformer", "vae", "text_encoder")))
+    assert "demo models" in models.folder.text()
+    qtbot.mouseClick(models.verify, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: models.verify.isEnabled(), timeout=60_000)
+    assert models.status.text() == "Every file checked: no problems found."
+
+    broken = tmp_path / "broken"
+    shutil.copytree(demo_models, broken)
+    (broken / "hunyuanvideo-community/HunyuanVideo/vae/config.json").unlink()
+    models.ask_folder = lambda: str(broken)
+    qtbot.mouseClick(next(b for b in models.findChildren(type(models.verify)) if b.text() == "Choose folder…"),
+                     Qt.MouseButton.LeftButton)
+    assert dict((r[0], r[1]) for r in models.rows())["vae"] == "missing 1 file"
+    assert w.settings.models_dir == str(broken)
+    qtbot.mouseClick(models.verify, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: models.verify.isEnabled(), timeout=60_000)
+    assert "problem" in models.status.text() and "vae" in models.status.text()
+    models.deleteLater()

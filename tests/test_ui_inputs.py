@@ -112,3 +112,22 @@ def test_qimage_round_trip():
     a = np.random.default_rng(0).integers(0, 255, (7, 13, 3), dtype=np.uint8)
     assert (from_qimage(to_qimage(a)) == a).all()
     assert from_qimage(QImage(5, 3, QImage.Format.Format_ARGB32)).shape == (3, 5, 3)
+
+
+def test_a_set_image_keeps_its_name_on_it_and_a_visible_remove_button(qtbot, tmp_path):
+    zone = ImageDropZone("End image (optional)", tmp_path)
+    qtbot.addWidget(zone)
+    zone.resize(320, 190)
+    zone.show()
+    cleared = []
+    zone.imageChanged.connect(cleared.append)
+    assert not zone.remove_button.isVisible()
+    Image.fromarray(np.full((300, 400, 3), 128, np.uint8)).save(tmp_path / "end.png")    # flat grey
+    assert drop(zone, file_mime(tmp_path / "end.png"))
+    assert zone.remove_button.isVisible() and zone.label == "End image"
+    assert zone.rect().contains(zone.remove_button.geometry())             # on the picture, not clipped
+    shot = from_qimage(zone.grab().toImage())
+    corner = shot[10:28, 10:80]                 # the name chip, top left: dark, with light text on it
+    assert (corner.mean(axis=2) < 60).mean() > 0.3 and (corner.mean(axis=2) > 150).any()
+    qtbot.mouseClick(zone.remove_button, Qt.MouseButton.LeftButton)
+    assert zone.path == "" and cleared[-1] == "" and not zone.remove_button.isVisible()

@@ -302,11 +302,11 @@ def test_closing_while_generating_asks_stops_and_keeps_the_job_queued(open_windo
 
     probe = Probe(w, act)
     fill_form(w, make_image(tmp_path / "start.png", (400, 400)))
-    w.sidebar.prompt.set_text("a lighthouse in a storm")
-    w.enqueue()
     w.sidebar.prompt.set_text("a cat yawns")
     w.generate()
     running_job = w.controller.current.job
+    w.sidebar.prompt.set_text("a lighthouse in a storm")
+    w.enqueue()                                               # waits behind the running job
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=RUN_TIMEOUT_MS)
     assert asked == [True]
     assert w.controller.current is None                       # the engine thread has ended

@@ -266,6 +266,7 @@ def test_extend_a_finished_video_and_continue_from_a_frame(open_window, qtbot, f
         if isinstance(e, ev.JobStarted):
             seen["ready"] = (w.model.ready_start, w.model.ready_end)
             seen["first"] = w.model.sections[0].start_frame
+            seen["number"] = w.model.number(w.model.sections[0])     # counted along the whole video
 
     probe = Probe(w, at_start)
     w.stage.extend.click()
@@ -273,6 +274,7 @@ def test_extend_a_finished_video_and_continue_from_a_frame(open_window, qtbot, f
     ext = w.model.job
     assert ext.extend_from and ext.extend_frames == job.num_frames and ext.variant == "f1"
     assert seen["ready"] == (0, job.num_frames) and seen["first"] == job.num_frames
+    assert seen["number"] == job.num_sections + 1
     video = probe.of(ev.Finished)[0].video
     assert Path(video).name == "fox-ext.mp4" and probe_video(video).frames == ext.num_frames > job.num_frames
 

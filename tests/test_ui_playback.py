@@ -52,3 +52,23 @@ def test_nothing_to_play_keeps_still(qtbot):
     pb.set_length(50)
     pb.play()
     assert not pb.playing and pb.position == 0
+
+
+def test_a_slower_speed_plays_fewer_frames_in_the_same_time(qtbot):
+    from framepack_desktop.ui.stage import Stage
+    from framepack_desktop.ui.frame_cache import FrameCache
+    from framepack_desktop.ui.timeline_model import TimelineModel
+
+    stage = Stage(TimelineModel(), FrameCache())
+    qtbot.addWidget(stage)
+    p = Playback(lambda: (0, 1000))
+    stage.speedChosen.connect(p.set_speed)
+    p.set_fps(30)
+    p.set_length(1000)
+    normal = p._timer.interval()
+    quarter = next(a for a in stage.speed_menu().actions() if a.text() == "0.25×")
+    quarter.trigger()                                   # right-click on Play, 0.25×
+    assert p.speed == 0.25 and p._timer.interval() == round(4000 / 30) and normal == round(1000 / 30)
+    assert "0.25×" in stage.play.toolTip()
+    p.set_fps(24)                                       # another video keeps the chosen speed
+    assert p._timer.interval() == round(1000 / 6)

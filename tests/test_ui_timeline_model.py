@@ -89,3 +89,19 @@ def test_every_engine_event_type_has_a_handler():
     from framepack_desktop.ui.timeline_model import TimelineModel
 
     assert set(TimelineModel._handlers) == set(typing.get_args(events.Event))
+
+
+def test_an_extensions_sections_are_numbered_along_the_whole_video():
+    from framepack_desktop.engine.job import Job
+    from framepack_desktop.engine.plan import Plan
+    from framepack_desktop.ui.timeline_model import TimelineModel
+
+    m = TimelineModel()
+    m.show_plan(Plan.draft(Job(image="a.png", prompt="x", output="o.mp4", seconds=2.4, window=9)), demo=True)
+    assert [m.number(s) for s in m.sections] == [1, 2]
+    first, second = m.sections
+    # An extension's plan: its sections' time indices start again at 0, their frames after the old video.
+    span = first.end_frame - first.start_frame
+    for k, s in enumerate(m.sections):
+        s.start_frame, s.end_frame = (4 + k) * span, (5 + k) * span
+    assert [m.number(s) for s in m.sections] == [5, 6]

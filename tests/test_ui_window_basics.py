@@ -13,6 +13,7 @@ from framepack_desktop.engine.job import Job
 from framepack_desktop.engine.video.mp4 import write_mp4
 from framepack_desktop.settings import AppPaths, Settings, load_queue, load_settings, save_settings
 from framepack_desktop.ui.crash import CrashReporter, setup_logging
+from framepack_desktop.ui import theme
 from framepack_desktop.ui.main_window import MainWindow
 
 
@@ -38,7 +39,9 @@ def image(path, w=640, h=480):
 
 
 def queue_prompts(w, tmp_path, prompts):
-    """Queue one job per prompt from the form (a start image loaded first), without running them."""
+    """Queue one job per prompt from the form (a start image loaded first), the queue paused first
+    (an idle queue would start the first job at once)."""
+    w.queue_panel.pause.click()
     w.sidebar.start.load(image(tmp_path / "a.png"))
     for text in prompts:
         w.sidebar.prompt.set_text(text)
@@ -275,3 +278,77 @@ def test_an_image_dropped_on_the_timeline_is_a_keyframe_and_right_click_removes_
     tl.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Mouse, marker, tl.mapToGlobal(marker)))
     w.update_plan()
     assert w.keyframes.items == {} and [s.anchor for s in w.model.sections] == [None] * 4
+
+
+def test_a_loaded_job_uses_its_seed_once_and_random_comes_back(open_window, tmp_path):
+    w = open_window()
+    queue_prompts(w, tmp_path, ("a kite",))
+    seed = w.controller.queue.jobs[0].seed
+    w.sidebar.settings.random_seed.setChecked(True)
+    w.queue_panel.list.itemDoubleClicked.emit(w.queue_panel.list.item(0))     # the job back into the form
+    assert not w.sidebar.wants_random_seed() and w.form_job().seed == seed
+    w.enqueue()
+    assert w.controller.queue.jobs[1].seed == seed                            # its own seed, this once
+    assert w.sidebar.wants_random_seed()                                      # and Random is back
+    w.enqueue()
+    assert w.controller.queue.jobs[2].seed != seed
+
+
+def test_a_planned_section_says_random_seed_when_random_is_ticked_and_help_has_about(open_window, tmp_path):
+    w = open_window()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.prompt.set_text("a kite")
+    w.sidebar.settings.random_seed.setChecked(False)
+    w.sidebar.settings.seed.setValue(1234)
+    w.update_plan()
+    section = w.model.sections[0]
+    assert "seed 1234" in w.stage.timeline._tooltip(section)
+    w.sidebar.settings.random_seed.setChecked(True)
+    w.update_plan()
+    assert "a new random seed at Generate" in w.stage.timeline._tooltip(section)
+    about = next(a for a in w.menuBar().actions()[-1].menu().actions() if a.text().startswith("About"))
+    assert about.isEnabled() and "0." in w.about_text() and str(w.paths.log_dir) in w.about_text()
+
+
+def test_a_timed_line_off_a_section_boundary_is_marked_and_explained(open_window, tmp_path):
+    w = open_window()
+    w.resize(1000, 700)
+    w.show()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.settings.seconds.setValue(4.8)               # sections of 1.2 s (window 9)
+    w.sidebar.prompt.set_text("[0s] a cat sits\n[2s] the cat jumps")
+    w.update_plan()
+    assert w.model.prompt_marks == [(2.0, 2.4)]
+    assert "[2s] starts at 2.4 s" in w.sidebar.prompt.hint.text()
+    tl = w.stage.timeline
+    shot = from_image(tl.grab().toImage())
+    x = int(tl.x_of(2.0 * w.model.fps))
+    warn = theme.current().color("warn")
+    ruler = shot[: int(tl._rows()["ruler"].bottom()), x - 2:x + 3]           # the marker on the ruler
+    assert (np.abs(ruler.astype(int) - [warn.red(), warn.green(), warn.blue()]).sum(axis=2) < 60).any()
+    w.sidebar.prompt.set_text("[0s] a cat sits\n[2.4s] the cat jumps")
+    w.update_plan()
+    assert w.model.prompt_marks == [] and "starts at" not in w.sidebar.prompt.hint.text()
+
+
+def from_image(img):
+    from PySide6.QtGui import QImage
+    img = img.convertToFormat(QImage.Format.Format_RGB888)
+    h, w_, bpl = img.height(), img.width(), img.bytesPerLine()
+    return np.frombuffer(img.constBits(), np.uint8, h * bpl).reshape(h, bpl)[:, :3 * w_].reshape(h, w_, 3).copy()
+
+
+def test_view_menu_hides_the_panels_and_fills_the_screen(open_window, qtbot):
+    w = open_window()
+    w.show()
+    view = w.menuBar().actions()[2].menu()
+    action = {a.text(): a for a in view.actions()}
+    action["Form panel"].trigger()
+    action["Queue and history panel"].setChecked(False)
+    assert not w.sidebar.isVisible() and not w.tabs.isVisible() and w.stage.isVisible()
+    action["Full screen"].trigger()
+    qtbot.waitUntil(lambda: w.isFullScreen(), timeout=2000)
+    action["Full screen"].trigger()
+    qtbot.waitUntil(lambda: not w.isFullScreen(), timeout=2000)
+    action["Form panel"].trigger()
+    assert w.sidebar.isVisible()

@@ -2,8 +2,9 @@
 
 It owns the pieces of state the window shows (timeline model, frame cache, queue, history) and
 the worker thread of the job that runs. Widgets observe it through signals; it never touches a
-widget. After a job finishes the next queued one starts; after Stop or a failure the queue waits
-until the user presses Generate again, so one bad input does not fail a whole night's queue.
+widget. A job added while nothing runs starts at once (unless the queue is paused); after a job
+finishes the next queued one starts; after Stop or a failure the queue waits until the user
+presses Start (or Generate) again, so one bad input does not fail a whole night's queue.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from ..engine.events import Cancelled, Event, Failed, Finished, JobStarted, Sect
 from ..engine.job import Job
 from ..engine.models.layout import is_demo
 from ..settings import AppPaths, HistoryEntry
+from .disk import drop_partial
 from .frame_cache import FrameCache
 from .history import History
 from .job_queue import JobQueue
@@ -74,7 +76,22 @@ class GenerationController(QObject):
             self.start_next()
 
     def enqueue(self, job: Job) -> None:
+        """Line `job` up without starting anything."""
         self.queue.add(job)
+
+    def submit(self, job: Job) -> None:
+        """What "Add to queue" does: line `job` up; an idle, unpaused queue starts at once."""
+        self.queue.add(job)
+        if not self.running and not self.queue.paused:
+            self.start_next()
+
+    def start_queue(self) -> None:
+        self.queue.set_paused(False)
+        self.start_next()
+
+    def pause_queue(self) -> None:
+        """The job that runs goes on; the next waits for Start."""
+        self.queue.set_paused(True)
 
     def start_next(self) -> bool:
         if self.running:
@@ -127,12 +144,16 @@ class GenerationController(QObject):
         self._ended, self.current = self.current, None
         self.queue.finish_running()
         self.runningChanged.emit(False)
-        if isinstance(self._last_outcome, Finished):
+        if isinstance(self._last_outcome, Finished) and not self.queue.paused:
             self.start_next()
 
     def _remember(self, event: Finished | Cancelled) -> None:
         if not event.video or self.model.job is None:
             return
+        if isinstance(event, Finished):
+            partial = drop_partial(event.video)        # a continued job: the stopped video is superseded
+            if partial is not None:
+                self.history.remove(str(partial))
         job_json = event.job_json if isinstance(event, Finished) else str(Path(event.video).with_suffix(".json"))
         self.history.add(HistoryEntry(
             video=event.video, job_json=job_json, thumbnail=self._thumbnail(event.video),

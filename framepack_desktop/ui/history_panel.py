@@ -1,6 +1,8 @@
-"""Finished videos with thumbnails: open, show in folder, load the settings back, view in the player."""
+"""Finished videos with thumbnails: open, show in folder, load the settings back, view in the player,
+delete with the working files. Each row: the prompt, then name, frames, disk held and when."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -10,7 +12,9 @@ from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QMenu, QVBox
 
 from ..settings import HistoryEntry
 from . import theme
+from .disk import disk_use, human
 from .history import History
+from .queue_panel import first_line
 
 THUMB = QSize(96, 64)
 
@@ -29,6 +33,7 @@ class HistoryPanel(QWidget):
     revealRequested = Signal(str)
     loadRequested = Signal(str)      # a video (its embedded job) or a job JSON
     viewRequested = Signal(object)   # a HistoryEntry to show in the player
+    deleteRequested = Signal(object)  # a HistoryEntry to delete with its job folder (the window asks first)
 
     def __init__(self, history: History, parent: QWidget | None = None):
         super().__init__(parent)
@@ -58,11 +63,13 @@ class HistoryPanel(QWidget):
             state = " · stopped early" if e.cancelled else ""
             missing = "" if Path(e.video).exists() else " · file missing"
             under = f"↳ from {Path(e.source).name} · " if e.source else ""
-            item = QListWidgetItem(f"{name}\n{under}{e.num_frames} frames · {ago(e.finished_at)}{state}{missing}")
+            prompt = prompt_of(e.job_json)
+            item = QListWidgetItem(f"{first_line(prompt) if prompt else name}\n{under}{e.num_frames} frames · "
+                                   f"{human(disk_use(e.video))} · {ago(e.finished_at)}{state}{missing}")
             item.setData(Qt.ItemDataRole.UserRole, e)
             pix = QPixmap(e.thumbnail) if e.thumbnail else QPixmap()
             item.setIcon(QIcon(pix) if not pix.isNull() else theme.icon("film"))
-            item.setToolTip(e.video)
+            item.setToolTip(f"{prompt}\n{e.video}" if prompt else e.video)
             self.list.addItem(item)
         self.list.setVisible(bool(self.history.entries))
         self.empty.setVisible(not self.history.entries)
@@ -90,5 +97,16 @@ class HistoryPanel(QWidget):
         menu.addAction("Load its settings", lambda: self.loadRequested.emit(e.job_json if Path(e.job_json).exists() else e.video))
         menu.addSeparator()
         menu.addAction("Remove from history", lambda: self.history.remove(e.video))
+        menu.addAction(f"Delete the video and its working files ({human(disk_use(e.video))})…",
+                       lambda: self.deleteRequested.emit(e))
         menu.exec(self.list.viewport().mapToGlobal(pos))
         menu.deleteLater()
+
+
+def prompt_of(job_json: str) -> str:
+    """The prompt saved beside a video ("" when its JSON is gone or unreadable)."""
+    try:
+        data = json.loads(Path(job_json).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return str(data.get("prompt", "")) if isinstance(data, dict) else ""

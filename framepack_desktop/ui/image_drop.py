@@ -17,7 +17,7 @@ from PySide6.QtGui import (
     QColor, QContextMenuEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QImage, QMouseEvent, QPainter,
     QPaintEvent, QPen, QPixmap,
 )
-from PySide6.QtWidgets import QFileDialog, QFrame, QMenu, QSizePolicy, QWidget
+from PySide6.QtWidgets import QFileDialog, QFrame, QMenu, QSizePolicy, QToolButton, QWidget
 
 from ..engine.errors import BadImage
 from ..engine.images import load_image, nearest_bucket
@@ -81,6 +81,23 @@ class ImageDropZone(QFrame):
         self.setMinimumHeight(110)
         self.compact_height = 190
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.remove_button = QToolButton(self)      # removing an image is one visible click, not only right-click
+        self.remove_button.setIcon(theme.icon("close"))
+        self.remove_button.setToolTip(f"Remove the {self.label.lower()}")
+        self.remove_button.setAutoRaise(True)
+        self.remove_button.setCursor(Qt.CursorShape.ArrowCursor)
+        self.remove_button.clicked.connect(self.clear)
+        self.remove_button.hide()
+
+    @property
+    def label(self) -> str:
+        """The zone's name without its hint: "Start image", "End image"."""
+        return self.title.split(" (")[0]
+
+    def resizeEvent(self, e) -> None:
+        super().resizeEvent(e)
+        size = self.remove_button.sizeHint()
+        self.remove_button.move(self.width() - size.width() - 10, 10)
 
     def sizeHint(self) -> QSize:
         return QSize(320, self.compact_height if self._pixmap is None else 190)
@@ -95,6 +112,7 @@ class ImageDropZone(QFrame):
             self._fail(str(e))
             return False
         self.path, self.image, self.error = str(path), image, ""
+        self.remove_button.show()
         step = max(1, max(image.shape[:2]) // _DISPLAY_MAX)
         self._pixmap = QPixmap.fromImage(to_qimage(np.ascontiguousarray(image[::step, ::step])))
         self._update_bucket()
@@ -130,6 +148,7 @@ class ImageDropZone(QFrame):
 
     def clear(self) -> None:
         self.path, self.image, self.bucket, self._pixmap, self.error = "", None, None, None, ""
+        self.remove_button.hide()
         self.updateGeometry()
         self.update()
         self.imageChanged.emit("")
@@ -256,6 +275,12 @@ class ImageDropZone(QFrame):
         p.drawRoundedRect(chip, 4, 4)
         p.setPen(QPen(QColor(ON_STAGE_TEXT)))
         p.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
+        name = QRectF(area.left(), area.top(), fm.horizontalAdvance(self.label) + 14, fm.height() + 4)
+        p.setPen(Qt.PenStyle.NoPen)                 # which image this is stays written on it
+        p.setBrush(pal.color("stage", 210))
+        p.drawRoundedRect(name, 4, 4)
+        p.setPen(QPen(QColor(ON_STAGE_TEXT)))
+        p.drawText(name, Qt.AlignmentFlag.AlignCenter, self.label)
 
     def _paint_empty(self, p: QPainter, r: QRectF) -> None:
         pal = theme.current()

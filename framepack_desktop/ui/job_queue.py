@@ -1,8 +1,10 @@
 """The job queue: jobs waiting to run after the current one, saved on every change.
 
-Jobs can be added while one runs, moved, duplicated and removed. The running job is saved at
-the head of the file too, so after a crash or a restart it is first in line again (and resumes
-from its finished sections, which its job folder keeps).
+Jobs can be added while one runs, moved, duplicated, replaced, removed (and put back). The running
+job is saved in a file of its own: after a crash the next start finds it there and offers to
+continue it (with its kept sections) instead of listing it as a job that never began; one whose
+folder was never made simply waits first in line again. `paused` holds the queue after the job
+that runs now (the panel's Pause); it is not saved: a restart never starts jobs by itself.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal
 
 from ..engine.job import Job
-from ..settings import AppPaths, load_queue, save_queue
+from ..settings import AppPaths, load_queue, load_running, save_queue, save_running
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,15 @@ class JobQueue(QObject):
         super().__init__(parent)
         self.paths = paths
         self._ids = itertools.count(1)
-        self.items: list[QueueItem] = [QueueItem(next(self._ids), j) for j in load_queue(paths)]
+        waiting = load_queue(paths)
+        interrupted = load_running(paths)
+        if interrupted is not None and not interrupted.job_dir.exists():
+            waiting.insert(0, interrupted)      # it never began: nothing to continue, it waits again
+        self.interrupted = interrupted if interrupted is not None and interrupted.job_dir.exists() else None
+        self.items: list[QueueItem] = [QueueItem(next(self._ids), j) for j in waiting]
         self.running: Job | None = None
+        self.paused = False
+        self._save()
 
     def __len__(self) -> int:
         return len(self.items)
@@ -44,9 +53,33 @@ class JobQueue(QObject):
         self._save()
         return item.id
 
-    def remove(self, item_id: int) -> None:
-        self.items = [i for i in self.items if i.id != item_id]
+    def remove(self, item_id: int) -> tuple[int, QueueItem]:
+        """Take a job out; returns where it was and the item, for `put_back` (Undo)."""
+        k = self._index(item_id)
+        item = self.items.pop(k)
         self._save()
+        return k, item
+
+    def put_back(self, index: int, item: QueueItem) -> None:
+        self.items.insert(min(max(index, 0), len(self.items)), item)
+        self._save()
+
+    def replace(self, item_id: int, job: Job) -> bool:
+        """The edited job takes the place of the queued one; False when that one is no longer queued."""
+        try:
+            k = self._index(item_id)
+        except KeyError:
+            return False
+        self.items[k] = QueueItem(item_id, job)
+        self._save()
+        return True
+
+    def job_of(self, item_id: int) -> Job:
+        return self.items[self._index(item_id)].job
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        self.changed.emit()
 
     def duplicate(self, item_id: int) -> int:
         k = self._index(item_id)
@@ -87,5 +120,6 @@ class JobQueue(QObject):
         raise KeyError(f"no queued job with id {item_id}")
 
     def _save(self) -> None:
-        save_queue(self.paths, ([self.running] if self.running else []) + self.jobs)
+        save_queue(self.paths, self.jobs)
+        save_running(self.paths, self.running)
         self.changed.emit()

@@ -19,23 +19,28 @@ from PySide6.QtGui import (
     QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut,
 )
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget,
+    QApplication, QFileDialog, QFrame, QInputDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter,
+    QTabWidget,
 )
 
+from .. import __version__
 from ..engine.batch import batch_jobs
 from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.errors import BadSettings, UserError
 from ..engine.events import Cancelled, Event, Finished, JobStarted, Status
 from ..engine.job import Job
 from ..engine.plan import Plan
+from ..engine.sampling.prompts import parse_timed_prompt
+from ..engine.telemetry import TelemetrySampler
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
 from ..engine.video.mp4 import read_job_metadata
 from ..engine.images import load_image
 from ..engine.jobfile import read_job
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
-from . import theme
+from . import disk, theme
 from .crash import CrashReporter, setup_logging
 from .desktop import Desktop
+from .elided_label import ElidedLabel
 from .gc_policy import GcPolicy
 from .generation import GenerationController, format_eta, is_demo_job
 from .finish_panel import FinishPanel
@@ -44,6 +49,7 @@ from .image_drop import IMAGE_SUFFIXES, is_image_drop, local_files
 from .keyframes import KeyframeList
 from .lora_panel import attach_to_window as attach_lora_panel
 from .models_dialog import ModelsDialog
+from .models_window import ModelsWindow
 from .background import Tasks
 from .never_lose_work import NeverLoseWork
 from .playback import Playback
@@ -60,7 +66,24 @@ log = logging.getLogger(__name__)
 TITLE = "FramePack Desktop"
 JOB_SUFFIXES = {".mp4", ".json"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".m4v", ".avi"}  # any of them can be continued
-REFRESH_MS = 33
+SAVE_MS = 800
+
+
+def moved_timed_lines(job: Job) -> list[tuple[float, float]]:
+    """Timed lines that cannot start where asked: (asked, where the section they apply from starts)."""
+    if not job.prompt.strip():
+        return []
+    try:
+        starts = [s.start_frame / job.fps for s in Plan.draft(job).sections]
+        timed = parse_timed_prompt(job.prompt)
+    except BadSettings:
+        return []                   # the prompt hint already says what is wrong
+    moved = []
+    for asked, _ in timed:
+        applied = next((b for b in starts if b >= asked - 1e-3), None)
+        if asked > 0 and applied is not None and abs(applied - asked) > 1e-3:
+            moved.append((asked, round(applied, 2)))
+    return moved
 
 
 def slug(text: str, n: int = 32) -> str:
@@ -81,6 +104,7 @@ class MainWindow(QMainWindow):
         self.gc_policy = GcPolicy(self._is_running, self)
         self._closing = False
         self._requeue: Job | None = None
+        self._editing: int | None = None        # the queued job the form edits ("Add to queue" replaces it)
 
         self.sidebar = Sidebar(paths.inputs_dir, self.settings.output_folder(paths))
         self.stage = Stage(self.model, self.controller.frames)
@@ -105,7 +129,7 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([380, 980, 300])
         self.setCentralWidget(self.splitter)
 
-        self.status_text = QLabel()
+        self.status_text = ElidedLabel()
         self.plan_label = QLabel(objectName="Hint")   # the running job's memory plan; reasons in the tooltip
         self.meter = MemoryMeter()
         self.statusBar().addWidget(self.status_text, 1)
@@ -119,6 +143,10 @@ class MainWindow(QMainWindow):
         self.plan_timer.setSingleShot(True)
         self.plan_timer.setInterval(150)
         self.plan_timer.timeout.connect(self.update_plan)
+        self.save_timer = QTimer(self)      # the form is saved as it changes: a crash loses at most a second
+        self.save_timer.setSingleShot(True)
+        self.save_timer.setInterval(SAVE_MS)
+        self.save_timer.timeout.connect(self.save_state)
         self.tasks = Tasks(self)            # slow disk work, off the GUI thread
         self.keyframes = KeyframeList(self)  # part of the form, placed on the timeline
         self.work = NeverLoseWork(self, self.model, self.controller, self.playback, self.tasks,
@@ -165,11 +193,16 @@ class MainWindow(QMainWindow):
         c.runningChanged.connect(self.gc_policy.job_running)
         c.failed.connect(self.show_error)
         self.queue_panel.loadRequested.connect(self.apply_job)
+        self.queue_panel.editRequested.connect(self.edit_queued)
+        self.queue_panel.revealRequested.connect(lambda output: self.desktop.open(str(Path(output).parent)))
+        self.queue_panel.startRequested.connect(c.start_queue)
+        self.queue_panel.pauseRequested.connect(c.pause_queue)
         self.history_panel.openRequested.connect(self.desktop.open)
         self.history_panel.revealRequested.connect(self.desktop.reveal)
         self.history_panel.loadRequested.connect(self.load_job_file)
         self.history_panel.viewRequested.connect(self.view_history)
         self.finish_panel.resultReady.connect(self.desktop.open)
+        self.history_panel.deleteRequested.connect(self.delete_video)
         QShortcut(QKeySequence.StandardKey.Paste, self, self.paste_image)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.generate)
         QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self.enqueue)
@@ -181,12 +214,13 @@ class MainWindow(QMainWindow):
         file.addAction("Load settings from a video…", self.load_job_dialog)
         file.addAction("Export frame as PNG…", QKeySequence("Ctrl+E"), self.export_frame_dialog)
         file.addAction("Continue from this frame", self.work.continue_from_frame)
+        file.addAction("Frames kept on disk…", self.set_frame_budget)
         file.addSeparator()
         file.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
         gen = bar.addMenu("&Generate")
         gen.addAction("Generate now", self.generate)
         gen.addAction("Add to queue", self.enqueue)
-        gen.addAction("Start the queue", self.controller.start_next)
+        gen.addAction("Start the queue", self.controller.start_queue)
         gen.addAction("Stop", self.stop)
         gen.addAction("Extend video…", self.work.extend_video)
         view = bar.addMenu("&View")
@@ -202,9 +236,19 @@ class MainWindow(QMainWindow):
         self.side_panel_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
         self.side_panel_action.toggled.connect(self.tabs.setVisible)
         view.addAction(self.side_panel_action)
+        self.form_panel_action = QAction("Form panel", self, checkable=True, checked=True)
+        self.form_panel_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.form_panel_action.toggled.connect(self.sidebar.setVisible)
+        view.addAction(self.form_panel_action)
+        self.full_screen_action = QAction("Full screen", self, checkable=True)
+        self.full_screen_action.setShortcut(QKeySequence(QKeySequence.StandardKey.FullScreen))
+        self.full_screen_action.toggled.connect(self.set_full_screen)
+        view.addAction(self.full_screen_action)
         helpm = bar.addMenu("&Help")
-        helpm.addAction("Models…", self.ask_for_models)
+        helpm.addAction("Models…", self.show_models)
         helpm.addAction("Open log folder", self.open_log_folder)
+        helpm.addSeparator()
+        helpm.addAction(f"About {TITLE}", self.show_about)
 
     # ----- the form -----
     def _form_changed(self, *_) -> None:
@@ -212,6 +256,7 @@ class MainWindow(QMainWindow):
             self.plan_timer.start()
         self.sidebar.follow_form()
         self._update_actions()
+        self.save_timer.start()
 
     def form_job(self, output: str = "") -> Job:
         """The Job the form describes (not validated)."""
@@ -229,17 +274,26 @@ class MainWindow(QMainWindow):
             self.sidebar.set_prompt_hint(f"<span style='color:{theme.current().error}'>{e}</span>")
             return
         distinct = len(set(plan.prompts))
+        moved = moved_timed_lines(job)
         self.sidebar.set_prompt_hint(
+            "; ".join(f"[{a:g}s] starts at {b:g} s, where a section begins" for a, b in moved) if moved else
             f"{distinct} prompts over {job.num_sections} sections — see the timeline" if distinct > 1 else
             "Timed lines like [2s] change the prompt during the video.")
-        if self.model.phase == RUNNING or self.model.job == job:
+        self.model.random_seed = self.sidebar.wants_random_seed()
+        if self.model.phase == RUNNING or self.model.job == job or self.shows_video():
             return
         self.model.show_plan(plan, is_demo_job(job))
+        self.model.set_prompt_marks(moved)
         self.controller.frames.clear()
         self.playback.set_fps(job.fps)
         self.playback.set_length(job.num_frames)
         self._update_actions()
         self._update_progress()
+
+    def shows_video(self) -> bool:
+        """The stage holds a video (finished, stopped early, or opened from History): the form's
+        edits never replace it; only opening another video or starting a generation does."""
+        return self.model.phase in (FINISHED, CANCELLED) and self.model.job is not None
 
     def build_job(self) -> Job:
         """The Job to run, validated, with a fresh random seed when asked and a unique output name."""
@@ -257,6 +311,7 @@ class MainWindow(QMainWindow):
             output = folder / f"{stem}-{k}.mp4"
         job = self.form_job(str(output)).validate()
         Plan.of(job)        # its prompts resolve (a bad timestamp is reported here, not when it runs)
+        sb.job_taken()
         return job
 
     def _job_or_error(self) -> Job | None:
@@ -277,6 +332,7 @@ class MainWindow(QMainWindow):
         job = self._job_or_error()
         if job is None:
             return
+        self._editing = None
         self._run_starting()
         self.controller.generate(job)
 
@@ -291,9 +347,15 @@ class MainWindow(QMainWindow):
         job = self._job_or_error()
         if job is None:
             return
-        self.controller.enqueue(job)
+        if self._editing is not None and self.controller.queue.replace(self._editing, job):
+            self._editing = None
+            self.status_text.setText("The queued job was replaced by the form's settings")
+            return
+        self._editing = None
+        self.controller.submit(job)
         self.tabs.setCurrentWidget(self.queue_panel)
-        self.status_text.setText(f"Added to the queue ({len(self.controller.queue)} waiting)")
+        if not self.controller.running or self.controller.queue.jobs:
+            self.status_text.setText(f"Added to the queue ({len(self.controller.queue)} waiting)")
 
     @Slot()
     def stop(self) -> None:
@@ -319,6 +381,7 @@ class MainWindow(QMainWindow):
         elif isinstance(event, (Finished, Cancelled)):
             if isinstance(event, Finished):
                 self.status_text.setText(f"Saved {event.video}")
+                self.keep_frame_budget(event.video)
             self.work.refresh_takes()
         self._update_progress()
         self._update_actions()
@@ -332,6 +395,12 @@ class MainWindow(QMainWindow):
     def _running_changed(self, running: bool) -> None:
         self.sidebar.set_running(running)
         self._update_actions()
+        if not running:         # no "Generating…" left over once the run is over
+            self._update_progress()
+            m = self.model
+            name = Path(m.video or (m.job.output if m.job else "")).name
+            self.status_text.setText({FINISHED: f"Saved {m.video}", CANCELLED: f"Stopped: {name}" if m.video else
+                                      "Stopped before a frame was made"}.get(m.phase, m.status))
         if not running and self._closing:
             self.close()
 
@@ -341,16 +410,26 @@ class MainWindow(QMainWindow):
         total = steps * len(m.sections)
         done = sum(steps if s.state == DONE else s.step for s in m.sections)
         current = m.sampling_section
-        if current is not None and current.state == SAMPLING:
+        if current is not None and current.state == SAMPLING and m.status.startswith("Sampling"):
             text = f"Sampling section {current.section + 1} of {len(m.sections)} · step {current.step}/{current.steps}"
         else:
             text = m.status
-        sb.show_progress(done / total if m.phase != IDLE and total else 0.0, text,
-                         f"ETA {format_eta(m.eta_s)}" if m.phase == RUNNING else "")
+        fraction = done / total if m.phase != IDLE and total else 0.0
+        sb.show_progress(fraction, text, f"ETA {format_eta(m.eta_s)}" if m.phase == RUNNING else "")
+        if m.phase == RUNNING:
+            self.queue_panel.show_running(fraction, text, self._newest_picture())
         if m.phase == RUNNING and m.job is not None:
             waiting = len(self.controller.queue)
             self.status_text.setText(f"Generating {Path(m.job.output).name}" +
                                      (f" · {waiting} more in the queue" if waiting else ""))
+
+    def _newest_picture(self):
+        """The running job's newest picture: the preview being sampled, else its last film-strip frame."""
+        m = self.model
+        current = m.sampling_section
+        if current is not None and current.preview is not None:
+            return current.preview
+        return m.thumbnails[max(m.thumbnails)] if m.thumbnails else None
 
     def _is_running(self) -> bool:
         return self.controller.running
@@ -437,6 +516,13 @@ class MainWindow(QMainWindow):
                             "Drop them again to reuse the settings.")
         self._form_changed()
 
+    @Slot(int, object)
+    def edit_queued(self, item_id: int, job: Job) -> None:
+        """A queued job in the form; "Add to queue" puts the edited one in its place."""
+        self.apply_job(job)
+        self._editing = item_id
+        self.status_text.setText("Editing a queued job: “Add to queue” replaces it")
+
     def load_job_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load settings from a video", "",
                                               "Videos or job files (*.mp4 *.json)")
@@ -456,7 +542,11 @@ class MainWindow(QMainWindow):
             with FrameStore.open(store_dir) as store:
                 span, size = store.valid_span(), (store.height, store.width)
         except (UserError, OSError, FrameStoreCorrupt, ValueError) as e:
-            self.show_error(f"This video's working files are gone ({e}); open it in your video player instead.")
+            if Path(entry.video).is_file() and not disk.frame_store_of(entry.video).exists():
+                self.show_error("This video's frames were dropped to keep the disk budget (File → Frames kept on "
+                                "disk); open it in your video player instead.")
+            else:
+                self.show_error(f"This video's working files are gone ({e}); open it in your video player instead.")
             return
         self.controller.frames.clear()
         self.controller.frames.attach(str(store_dir))
@@ -466,6 +556,72 @@ class MainWindow(QMainWindow):
         self.playback.seek(span[0])
         self.work.refresh_takes()
         self._update_actions()
+        self._update_progress()             # not the last run's "Finished in …"
+        self.status_text.setText(f"Showing {Path(entry.video).name}")
+
+    @Slot(object)
+    def delete_video(self, entry: HistoryEntry) -> None:
+        """Delete a video with its job folder, after asking; the stage drops it if it showed it."""
+        running = self.controller.queue.running
+        if running is not None and disk.files_of(running.output)[1] == disk.files_of(entry.video)[1]:
+            self.show_error("This video is being generated; stop it first, then delete it.")
+            return
+        if not self.confirm_delete(entry):
+            return
+        try:
+            freed = disk.delete_video(entry.video)
+        except OSError as e:
+            self.show_error(f"Could not delete {Path(entry.video).name} ({e}). Close any program that has it open.")
+            return
+        self.controller.history.remove(entry.video)
+        if self.model.video and disk.files_of(self.model.video)[1] == disk.files_of(entry.video)[1]:
+            self.controller.frames.clear()
+            job = self.form_job()
+            try:
+                self.model.show_plan(Plan.draft(job), is_demo_job(job))
+            except BadSettings:
+                pass            # the form is incomplete: its plan shows once it is valid
+            self._update_actions()
+        self.status_text.setText(f"Deleted {Path(entry.video).name} and its working files ({disk.human(freed)})")
+
+    def keep_frame_budget(self, shown: str) -> None:
+        """Drop the frame stores of older finished videos beyond the budget (off the GUI thread)."""
+        videos = [h.video for h in self.controller.history.entries if not h.cancelled]
+        budget = int(self.settings.frame_budget_gb * 1e9)
+        self.tasks.run(disk.prune_frame_stores, videos, budget, {shown}, returned=self._frames_dropped,
+                       errored=self._prune_failed)
+
+    @Slot(object)
+    def _frames_dropped(self, dropped: list) -> None:
+        if dropped:
+            log.info("frame stores dropped to keep the %.1f GB budget: %s", self.settings.frame_budget_gb, dropped)
+
+    @Slot(object)
+    def _prune_failed(self, error: BaseException) -> None:
+        if not isinstance(error, OSError):
+            raise error
+        log.warning("could not drop old frame stores: %s", error)
+
+    def ask_frame_budget(self) -> float | None:
+        """The disk budget for frame stores in GB, or None. Tests replace this with an answer."""
+        value, ok = QInputDialog.getDouble(
+            self, "Frames kept on disk", "Disk for the frames of finished videos (GB); the oldest are dropped "
+            "first. Their MP4s and sections stay; scrubbing and Extend need the frames.",
+            self.settings.frame_budget_gb, 0.0, 10_000.0, 1)
+        return value if ok else None
+
+    def set_frame_budget(self) -> None:
+        value = self.ask_frame_budget()
+        if value is not None:
+            self.settings.frame_budget_gb = value
+            save_settings(self.paths, self.settings)
+
+    def confirm_delete(self, entry: HistoryEntry) -> bool:
+        """Whether the user agrees to delete the video and its working files. Tests replace this."""
+        answer = QMessageBox.question(
+            self, "Delete video", f"Delete {Path(entry.video).name} and its working files "
+            f"({disk.human(disk.disk_use(entry.video))})?\n\nThe sections, takes and frames go too; this cannot be undone.")
+        return answer == QMessageBox.StandardButton.Yes
 
     # ----- drops and paste -----
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
@@ -553,7 +709,7 @@ class MainWindow(QMainWindow):
         self.desktop.open(str(self.paths.log_dir))
 
     def ask_for_models(self) -> None:
-        dialog = ModelsDialog(self.paths.models_dir, self.settings.models_dir, self)
+        dialog = ModelsDialog(self.paths.models_dir, self.settings.models_dir, self, gpu=self.has_gpu)
         accepted = dialog.exec()
         dialog.deleteLater()
         if accepted and dialog.choice:
@@ -561,6 +717,39 @@ class MainWindow(QMainWindow):
             save_settings(self.paths, self.settings)
             self._update_models_label()
             self.update_plan()
+
+    def about_text(self) -> str:
+        return (f"<b>{TITLE}</b> {__version__}<br>Image + prompt → a video of any length, with the FramePack "
+                f"method (lllyasviel), on this computer.<br>Settings, queue and history: {self.paths.config_dir}"
+                f"<br>Logs: {self.paths.log_dir}")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {TITLE}", self.about_text())
+
+    def show_models(self) -> None:
+        """Help → Models: what is installed (the first-start dialog while none is chosen)."""
+        if not self.settings.models_chosen:
+            self.ask_for_models()
+            return
+        window = self.models_window()
+        window.exec()
+        window.deleteLater()
+
+    def models_window(self) -> ModelsWindow:
+        spec = self.settings.models_dir
+        # "demo" is the engine's demo set in the app's data folder (engine/models/loader.demo_models_dir)
+        folder = str(self.paths.data_dir / "models-demo") if spec == "demo" else spec
+        window = ModelsWindow(folder, self.tasks, self)
+        window.folderChosen.connect(self._models_folder_chosen)
+        window.downloadRequested.connect(self.ask_for_models)
+        return window
+
+    @Slot(str)
+    def _models_folder_chosen(self, folder: str) -> None:
+        self.settings.models_dir = folder
+        save_settings(self.paths, self.settings)
+        self._update_models_label()
+        self.update_plan()
 
     def check_speed_support(self, support, models: str | None) -> None:
         """Offer compile and fp8 compute only where they run. `support` (engine/speed) may run the
@@ -583,6 +772,14 @@ class MainWindow(QMainWindow):
     def _update_models_label(self) -> None:
         demo = self.model.demo or self.settings.models_dir == "demo"
         self.setWindowTitle(f"{TITLE} — demo models (random weights)" if demo else TITLE)
+
+    @Slot(bool)
+    def set_full_screen(self, on: bool) -> None:
+        """Watch a video big: the window fills the screen (View → Full screen; the panels can be hidden too)."""
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
 
     def _theme_chosen(self, action: QAction) -> None:
         self.settings.theme = action.data()
@@ -612,6 +809,9 @@ class MainWindow(QMainWindow):
         self.sidebar.restore(s.last_job, s.random_seed, s.output_dir)
         if s.last_job:
             self.loras.set_refs(s.last_job.get("loras", ()))
+        self.has_gpu = TelemetrySampler().sample().has_gpu
+        if not self.has_gpu:
+            self.sidebar.set_cpu_only(first_start=not s.last_job)
 
     def _first_size(self) -> None:
         """First start: 85 % of the screen; on a small or 200 %-scaled screen, no side panel."""
@@ -655,6 +855,7 @@ class MainWindow(QMainWindow):
             self.controller.queue.add(self._requeue, front=True)
             self._requeue = None
         self.transport.stop()
+        self.save_timer.stop()
         self.meter.stop()
         self.save_state()
         e.accept()

@@ -81,7 +81,7 @@ class _Download(QObject):
 class ModelsDialog(QDialog):
     """Sets `choice` to "demo" or a models folder when accepted."""
 
-    def __init__(self, default_folder: Path, current: str = "", parent: QWidget | None = None):
+    def __init__(self, default_folder: Path, current: str = "", parent: QWidget | None = None, gpu: bool = True):
         super().__init__(parent)
         self.setWindowTitle("Set up the models")
         self.setMinimumWidth(560)
@@ -143,8 +143,10 @@ class ModelsDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
 
+        # A 42 GB download is never the default on a machine without a GPU (where it would run for
+        # hours a video): there the demo set is, and the download stays one click away.
         (self.demo if current == "demo" else self.existing if current else
-         self.download if self.downloader else self.demo).setChecked(True)
+         self.download if self.downloader and gpu else self.demo).setChecked(True)
         self.group.idToggled.connect(self._refresh)
         self.folder.textChanged.connect(self._refresh)
         self._refresh()

@@ -25,6 +25,7 @@ class Playback(QObject):
         self.loop = True
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
+        self.fps, self.speed = 30, 1.0
         self.set_fps(30)
 
     @property
@@ -32,7 +33,13 @@ class Playback(QObject):
         return self._timer.isActive()
 
     def set_fps(self, fps: int) -> None:
-        self._timer.setInterval(max(1, round(1000 / max(fps, 1))))
+        self.fps = fps
+        self._timer.setInterval(max(1, round(1000 / max(fps * self.speed, 1e-3))))
+
+    def set_speed(self, speed: float) -> None:
+        """Play slower or faster than real time (0.25× to watch motion closely)."""
+        self.speed = speed
+        self.set_fps(self.fps)
 
     def set_length(self, num_frames: int) -> None:
         self.num_frames = num_frames

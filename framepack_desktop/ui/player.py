@@ -122,11 +122,11 @@ class PlayerView(QWidget):
         p.setBrush(QColor(STAGE_CARD))
         p.drawRoundedRect(target, 8, 8)
         title = {
-            PLANNED: f"Section {section.section + 1} · not generated yet",
-            DONE: f"Section {section.section + 1}",
-            STOPPED: f"Section {section.section + 1} was stopped",
-            FAILED: f"Section {section.section + 1} failed",
-        }.get(section.state, f"Section {section.section + 1} is waiting")
+            PLANNED: f"Section {self.model.number(section)} · not generated yet",
+            DONE: f"Section {self.model.number(section)}",
+            STOPPED: f"Section {self.model.number(section)} was stopped",
+            FAILED: f"Section {self.model.number(section)} failed",
+        }.get(section.state, f"Section {self.model.number(section)} is waiting")
         when = f"sampled {ordinal(section.order + 1)} of {len(self.model.sections)}"
         t0, t1 = section.start_frame / self.model.fps, section.end_frame / self.model.fps
         lines = [f"{t0:.1f} s – {t1:.1f} s · {when}", section.prompt.strip() or "(no prompt)"]

@@ -1,20 +1,25 @@
-"""The queue list: what runs now and next; drag or use the arrows to reorder, duplicate, remove."""
+"""The queue list: what runs now and next; Start/Pause; drag or use the arrows to reorder; a row's
+menu edits (into the form), duplicates, removes (with Undo) or opens its folder."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+import numpy as np
+from PySide6.QtCore import QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImageReader, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QPushButton, QToolButton,
+    QVBoxLayout, QWidget,
 )
 
 from ..engine.job import Job
 from . import theme
-from .job_queue import JobQueue
+from .job_queue import JobQueue, QueueItem
+from .queue_running_row import RunningRow
 
 ICON = QSize(56, 56)
+UNDO_MS = 15_000            # how long "Removed · Undo" stays
 
 
 def job_summary(job: Job) -> str:
@@ -24,7 +29,11 @@ def job_summary(job: Job) -> str:
 
 def first_prompt_line(job: Job) -> str:
     """The first prompt line without its time tag, short enough for a list row."""
-    lines = (re.sub(r"^\s*\[[^\]]*\]\s*", "", ln).strip() for ln in job.prompt.splitlines())
+    return first_line(job.prompt)
+
+
+def first_line(prompt: str) -> str:
+    lines = (re.sub(r"^\s*\[[^\]]*\]\s*", "", ln).strip() for ln in prompt.splitlines())
     line = next((ln for ln in lines if ln), "(no prompt)")
     return line if len(line) <= 70 else line[:67] + "…"
 
@@ -41,12 +50,33 @@ def image_icon(path: str) -> QIcon:
 
 class QueuePanel(QWidget):
     loadRequested = Signal(object)      # a Job to put back into the form
+    editRequested = Signal(int, object)  # a queued job (id, Job) to edit in the form; Add to queue replaces it
+    revealRequested = Signal(str)       # a job's output, to show in the file manager
+    startRequested = Signal()
+    pauseRequested = Signal()
 
     def __init__(self, queue: JobQueue, parent: QWidget | None = None):
         super().__init__(parent)
         self.queue = queue
-        self.now = QLabel(objectName="Hint")
-        self.now.setWordWrap(True)
+        self.now = RunningRow()
+        self.start = QPushButton("Start")
+        self.start.setIcon(theme.icon("play"))
+        self.start.setToolTip("Run the waiting jobs one after another")
+        self.start.clicked.connect(self.startRequested)
+        self.pause = QPushButton("Pause")
+        self.pause.setIcon(theme.icon("pause"))
+        self.pause.setToolTip("Let the running job finish, then wait")
+        self.pause.clicked.connect(self.pauseRequested)
+        self.state = QLabel(objectName="Hint")
+        self.undo_text = QLabel(objectName="Hint")
+        self.undo_text.setMinimumWidth(40)
+        self.undo = QPushButton("Undo")
+        self.undo.clicked.connect(self.undo_remove)
+        self._removed: tuple[int, QueueItem] | None = None
+        self.undo_timer = QTimer(self)
+        self.undo_timer.setSingleShot(True)
+        self.undo_timer.setInterval(UNDO_MS)
+        self.undo_timer.timeout.connect(self._forget_removed)
         self.list = QListWidget()
         self.list.setIconSize(ICON)
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
@@ -56,8 +86,10 @@ class QueuePanel(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.model().rowsMoved.connect(self._adopt_drag_order)
         self.list.itemDoubleClicked.connect(self._load_item)
-        self.empty = QLabel("No jobs waiting. Use “Add to queue” to line up more videos; "
-                            "they run one after another.", objectName="Hint")
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._show_menu)
+        self.empty = QLabel("No jobs waiting. “Add to queue” starts a job at once when none runs, "
+                            "or lines it up to run after the current one.", objectName="Hint")
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignTop)
 
@@ -71,13 +103,26 @@ class QueuePanel(QWidget):
             bar.addWidget(b)
         bar.addStretch(1)
 
+        controls = QHBoxLayout()
+        controls.addWidget(self.start)
+        controls.addWidget(self.pause)
+        controls.addStretch(1)
+        self.state.setWordWrap(True)
+        undo_bar = QHBoxLayout()
+        undo_bar.addWidget(self.undo_text, 1)
+        undo_bar.addWidget(self.undo)
+
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 8, 8, 8)
         lay.setSpacing(6)
+        lay.addLayout(controls)
+        lay.addWidget(self.state)
         lay.addWidget(self.now)
         lay.addWidget(self.list, 1)
         lay.addWidget(self.empty, 1)
+        lay.addLayout(undo_bar)
         lay.addLayout(bar)
+        self._forget_removed()
         queue.changed.connect(self.rebuild)
         self.list.currentRowChanged.connect(self._update_buttons)
         self.rebuild()
@@ -93,8 +138,19 @@ class QueuePanel(QWidget):
         current = self.selected_id()
         self.list.clear()
         running = self.queue.running
-        self.now.setText(f"Now generating: {first_prompt_line(running)}" if running else "")
-        self.now.setVisible(running is not None)
+        if running is None:
+            self.now.hide()
+        elif self.now.isHidden() or self.now.title.toolTip() != running.prompt:
+            self.now.show_job(first_prompt_line(running), running.prompt)
+        waiting = len(self.queue)
+        can_start = self.queue.paused or (waiting > 0 and running is None)
+        self.start.setEnabled(can_start)
+        self.pause.setEnabled(not self.queue.paused)
+        self.start.setVisible(can_start or not self.pause.isEnabled())     # one of the two at a time
+        self.pause.setVisible(not self.start.isVisible())
+        self.state.setText("Paused: jobs wait for Start" if self.queue.paused else
+                           f"{waiting} waiting" if waiting else "")
+        self.state.setVisible(bool(self.state.text()))
         for item in self.queue.items:
             w = QListWidgetItem(f"{first_prompt_line(item.job)}\n{job_summary(item.job)}")
             w.setData(Qt.ItemDataRole.UserRole, item.id)
@@ -138,7 +194,52 @@ class QueuePanel(QWidget):
     def _remove(self) -> None:
         item_id = self.selected_id()
         if item_id is not None:
-            self.queue.remove(item_id)
+            self.remove_job(item_id)
+
+    def remove_job(self, item_id: int) -> None:
+        """Out of the queue, with "Undo" for a while."""
+        index, item = self.queue.remove(item_id)
+        self._removed = (index, item)
+        self.undo_text.setText(f"Removed “{first_prompt_line(item.job)}”")
+        self.undo_text.setToolTip(item.job.prompt)
+        self.undo_text.show()
+        self.undo.show()
+        self.undo_timer.start()
+
+    def undo_remove(self) -> None:
+        if self._removed is not None:
+            self.queue.put_back(*self._removed)
+        self._forget_removed()
+
+    def _forget_removed(self) -> None:
+        self._removed = None
+        self.undo_timer.stop()
+        self.undo_text.hide()
+        self.undo.hide()
+
+    def show_running(self, fraction: float, text: str, picture: np.ndarray | None) -> None:
+        """The running job's progress and newest picture (from the window's progress update)."""
+        if self.now.isVisible():
+            self.now.show_progress(fraction, text, picture)
+
+    def context_menu(self, item_id: int) -> QMenu:
+        """A row's menu: edit in the form, duplicate, remove (Undo follows), open its folder."""
+        job = self.queue.job_of(item_id)
+        menu = QMenu(self)
+        menu.addAction("Edit in the form (Add to queue replaces it)", lambda: self.editRequested.emit(item_id, job))
+        menu.addAction("Duplicate", lambda: self.queue.duplicate(item_id))
+        menu.addAction("Remove", lambda: self.remove_job(item_id))
+        menu.addSeparator()
+        menu.addAction("Open its folder", lambda: self.revealRequested.emit(job.output))
+        return menu
+
+    def _show_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        menu = self.context_menu(item.data(Qt.ItemDataRole.UserRole))
+        menu.aboutToHide.connect(menu.deleteLater)
+        menu.popup(self.list.viewport().mapToGlobal(pos))
 
     def _adopt_drag_order(self) -> None:
         # The list is still inside its drop handling here: rebuild it after that has returned.

@@ -85,6 +85,7 @@ class ResumeBanner(QFrame):
         for row, u in enumerate(self.jobs):
             text = QLabel(describe(u))
             text.setToolTip(str(u.job_dir))
+            text.setWordWrap(True)          # a narrow window wraps the line instead of cutting it
             go = QPushButton("Continue")
             go.setObjectName("Primary")
             go.clicked.connect(lambda _=False, u=u: self.continue_job(u))

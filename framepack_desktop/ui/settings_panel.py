@@ -247,6 +247,14 @@ class SettingsPanel(QWidget):
             box.setEnabled(problem is None)
             box.setToolTip(tip if problem is None else f"Not available: {problem}.")
 
+    def set_cpu_only(self, first_start: bool) -> None:
+        """No GPU here: nothing GPU-only is offered, and a first start begins at the 320 class
+        (640 takes many minutes a second of video on a CPU)."""
+        self.keep_free.setEnabled(False)
+        self.keep_free.setToolTip("GPU memory to leave free: this computer has no GPU the app can use.")
+        if first_start:
+            _set_combo(self.resolution, 320)
+
     @property
     def output_folder(self) -> str:
         return self.output_dir.text().strip()

@@ -20,6 +20,7 @@ from . import theme
 from .image_drop import ImageDropZone
 from .prompt_editor import PromptEditor
 from .settings_panel import SettingsPanel
+from .wheel_guard import guard_wheel
 
 
 def heading(text: str) -> QLabel:
@@ -117,6 +118,8 @@ class Sidebar(QWidget):
         outer.addWidget(scroll, 1)
         outer.addWidget(line)
         outer.addWidget(actions)
+        self.wheel_guard = guard_wheel(self)
+        self._random_after_load = False     # Random was on before a job was loaded into the form
         self._forward_intents()
 
     def _forward_intents(self) -> None:
@@ -140,7 +143,9 @@ class Sidebar(QWidget):
                 **self.settings.values()}
 
     def load_job(self, job: Job) -> list[str]:
-        """Fill the form from a job; returns the images it names that no longer exist."""
+        """Fill the form from a job; returns the images it names that no longer exist. Its seed is
+        used once (Random is unticked for that one run) and Random comes back after it."""
+        self._random_after_load = self._random_after_load or self.settings.random_seed.isChecked()
         self.settings.random_seed.setChecked(False)
         self.settings.set_values(job.to_dict())
         self.prompt.set_text(job.prompt)
@@ -165,6 +170,15 @@ class Sidebar(QWidget):
         self.settings.random_seed.setChecked(random_seed)
         if output_dir:
             self.settings.output_dir.setText(output_dir)
+
+    def set_cpu_only(self, first_start: bool) -> None:
+        self.settings.set_cpu_only(first_start)
+
+    def job_taken(self) -> None:
+        """The form's job went to run or to the queue: a loaded job's seed was used once."""
+        if self._random_after_load:
+            self._random_after_load = False
+            self.settings.random_seed.setChecked(True)
 
     def wants_random_seed(self) -> bool:
         return self.settings.random_seed.isChecked()

@@ -6,15 +6,19 @@ methods what to show. Which child widget does it is the stage's own business.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from . import theme
+from .elided_label import ElidedLabel
 from .error_banner import ErrorBanner
 from .frame_cache import FrameCache
 from .player import PlayerView
 from .resume_banner import ResumeBanner
 from .timeline import TimelineView
 from .timeline_model import TimelineModel
+
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0)
 
 
 def timecode(frame: int, fps: int) -> str:
@@ -26,6 +30,8 @@ class Stage(QWidget):
     seekRequested = Signal(int)                 # the user put the playhead on a frame
     stepRequested = Signal(str)                 # "home", "back", "forward", "end"
     playToggled = Signal()
+    followToggled = Signal(bool)                # the playhead follows the section being made, or not
+    speedChosen = Signal(float)                 # playback speed (right-click on Play)
     loopToggled = Signal(bool)
     openVideoRequested = Signal()
     revealVideoRequested = Signal()
@@ -48,21 +54,32 @@ class Stage(QWidget):
 
         self.to_start = self._transport("to-start", "First frame (Home)")
         self.back = self._transport("step-back", "Previous frame (←)")
-        self.play = self._transport("play", "Play / pause (Space)")
+        self.play = self._transport("play", "Play / pause (Space) · 1× (right-click for the speed)")
+        self.speed = 1.0
         self.forward = self._transport("step-forward", "Next frame (→)")
         self.to_end = self._transport("to-end", "Last frame (End)")
         self.loop = self._transport("loop", "Loop")
         self.loop.setCheckable(True)
         self.loop.setChecked(True)
+        self.follow_button = QToolButton(objectName="Transport")
+        self.follow_button.setText("Follow")
+        self.follow_button.setIcon(theme.icon("spark"))
+        self.follow_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)     # 1024 px wide windows
+        self.follow_button.setToolTip("Follow the generation: show the section being sampled as it is made "
+                                      "(off once you move the playhead; click to come back)")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setChecked(True)
+        self.follow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.follow_button.setAutoRaise(True)
         self.time = QLabel(objectName="TimeLabel")
         self.frame_label = QLabel(objectName="Hint")
         for label, widest in ((self.time, "0:00.00 / 0:00.00"), (self.frame_label, "0000 / 0000")):
             label.ensurePolished()          # the style sheet's font (monospace for the time) is in effect
             label.setMinimumWidth(label.fontMetrics().horizontalAdvance(widest) + 6)
-        self.export = self._transport("export", "Export the frame at the playhead as PNG (Ctrl+E)")
+        self.export = self._transport("image", "Export the frame at the playhead as PNG (Ctrl+E)")
 
         self.result = QFrame(objectName="ResultBar")
-        self.result_text = QLabel()
+        self.result_text = ElidedLabel()
         self.result_text.setMinimumWidth(80)
         self.open_video = QPushButton("Open video")
         self.open_video.setIcon(theme.icon("film"))
@@ -95,9 +112,8 @@ class Stage(QWidget):
         transport.setSpacing(2)
         for b in (self.to_start, self.back, self.play, self.forward, self.to_end):
             transport.addWidget(b)
-        transport.addSpacing(8)
         transport.addWidget(self.loop)
-        transport.addSpacing(8)
+        transport.addWidget(self.follow_button)
         transport.addWidget(self.time)
         transport.addWidget(self.frame_label)
         transport.addStretch(1)
@@ -129,7 +145,10 @@ class Stage(QWidget):
                              (self.to_end, "end")):
             button.clicked.connect(lambda _=False, s=step: self.stepRequested.emit(s))
         self.play.clicked.connect(self.playToggled)
+        self.play.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.play.customContextMenuRequested.connect(lambda pos: self.speed_menu().popup(self.play.mapToGlobal(pos)))
         self.loop.toggled.connect(self.loopToggled)
+        self.follow_button.clicked.connect(self.followToggled)
         self.open_video.clicked.connect(self.openVideoRequested)
         self.reveal.clicked.connect(self.revealVideoRequested)
         self.export.clicked.connect(self.exportFrameRequested)
@@ -184,6 +203,24 @@ class Stage(QWidget):
         b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         b.setAutoRaise(True)
         return b
+
+    def speed_menu(self) -> QMenu:
+        """Right-click on Play: the playback speed."""
+        menu = QMenu(self)
+        for speed in SPEEDS:
+            action = menu.addAction(f"{speed:g}×", lambda s=speed: self._choose_speed(s))
+            action.setCheckable(True)
+            action.setChecked(speed == self.speed)
+        menu.aboutToHide.connect(menu.deleteLater)
+        return menu
+
+    def _choose_speed(self, speed: float) -> None:
+        self.speed = speed
+        self.play.setToolTip(f"Play / pause (Space) · {speed:g}× (right-click for the speed)")
+        self.speedChosen.emit(speed)
+
+    def set_following(self, on: bool) -> None:
+        self.follow_button.setChecked(on)
 
     def set_playing(self, playing: bool) -> None:
         self.play.setIcon(theme.icon("pause" if playing else "play"))

@@ -147,8 +147,9 @@ class TimelineView(QWidget):
         takes = f"\n{s.takes} takes: right-click to keep another" if s.takes > 1 else ""
         keyframe = f"\nKeyframe: {Path(s.anchor).name}" if s.anchor else ""
         origin = f"\n{self.model.origin}" if self.model.origin and s.section == 0 else ""
-        return (f"Section {s.section + 1}: {s.start_frame / fps:.1f}–{s.end_frame / fps:.1f} s\n"
-                f"Sampled {s.order + 1} of {len(self.model.sections)} · {state} · seed {s.seed}\n"
+        seed = "a new random seed at Generate" if s.state == PLANNED and self.model.random_seed else f"seed {s.seed}"
+        return (f"Section {self.model.number(s)}: {s.start_frame / fps:.1f}–{s.end_frame / fps:.1f} s\n"
+                f"Sampled {s.order + 1} of {len(self.model.sections)} · {state} · {seed}\n"
                 f"Prompt: {s.prompt}{keyframe}{takes}{origin}")
 
     # ----- painting -----
@@ -194,6 +195,13 @@ class TimelineView(QWidget):
             p.drawText(QRectF(x + 3, r.top(), 60, r.height() - 2), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
             t += step
         p.setFont(self.font())
+        for asked, applied in self.model.prompt_marks:        # "[2s]" begins where a section does
+            x, y = self.x_of(asked * fps), r.bottom()
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(pal.color("warn"))
+            p.drawPolygon([QPointF(x - 4, y - 7), QPointF(x + 4, y - 7), QPointF(x, y)])
+            p.setPen(QPen(pal.color("warn"), 1, Qt.PenStyle.DashLine))
+            p.drawLine(QPointF(x, y), QPointF(self.x_of(applied * fps), y))
 
     def _paint_block(self, p: QPainter, row: QRectF, s: SectionView) -> None:
         pal = theme.current()
@@ -216,7 +224,7 @@ class TimelineView(QWidget):
             return
         inner = r.adjusted(7, 3, -7, -3)
         half = inner.height() / 2
-        head = f"{s.section + 1}"
+        head = f"{self.model.number(s)}"
         status = {SAMPLING: f"step {s.step}/{s.steps}", DONE: "done", STOPPED: "stopped", FAILED: "failed"}.get(
             s.state, f"sampled {ordinal(s.order + 1)}")
         if s.takes > 1 and s.state != SAMPLING:

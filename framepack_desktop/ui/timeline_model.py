@@ -74,11 +74,13 @@ class TimelineModel:
     """State of the job on the timeline. `revision` grows on every change so views repaint lazily."""
 
     def __init__(self) -> None:
+        self.random_seed = False     # the form draws a new seed at Generate: a planned seed is not final
         self.revision = 0
         self.thumbs_revision = 0     # grows whenever the film strip's pictures change
         self._reset()
 
     def _reset(self) -> None:
+        self.prompt_marks: list[tuple[float, float]] = []   # (asked, applied) s of timed lines moved to a boundary
         self.phase = IDLE
         self.job: Job | None = None
         self.sections: list[SectionView] = []
@@ -233,6 +235,12 @@ class TimelineModel:
         Failed: _on_failed,
     }
 
+    def set_prompt_marks(self, marks: list[tuple[float, float]]) -> None:
+        """Timed lines moved to a section boundary, (asked, applied) seconds: the ruler marks them."""
+        if marks != self.prompt_marks:
+            self.prompt_marks = list(marks)
+            self._changed()
+
     # ----- questions the views ask -----
     @property
     def thumb_stride(self) -> int:
@@ -267,6 +275,13 @@ class TimelineModel:
         for s in self.sections:
             s.takes = counts.get(s.section, 0)
         self._changed()
+
+    def number(self, s: SectionView) -> int:
+        """The section's number as the user counts along the whole video: an extension's first new
+        section after a 4-section video is 5, not 1 (its time index starts again at 0)."""
+        first = self.sections[0] if self.sections else s
+        before = round(first.start_frame / max(first.end_frame - first.start_frame, 1))
+        return s.section + 1 + before
 
     @property
     def sampling_section(self) -> SectionView | None:

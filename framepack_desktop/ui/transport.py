@@ -1,7 +1,8 @@
 """Which frame the window shows, and whether the playhead follows the newest frames.
 
-While a job runs the playhead follows what the engine decodes (the newest section: backwards for
-the original model, forwards for F1), until the user moves it; Generate follows again. A 30 Hz
+While a job runs the playhead follows the section being sampled (its live latent preview is on the
+stage) and then what the engine decodes (the newest section: backwards for the original model,
+forwards for F1), until the user moves it; the stage's Follow toggle or Generate follows again. A 30 Hz
 timer repaints what changed since the last tick, never once per engine event, and fills the film
 strip of a video reopened from history a few frames per tick. Its dependencies are named in the
 constructor; it touches the stage and the side panel only through their intents.
@@ -15,7 +16,7 @@ from .frame_cache import FrameCache
 from .playback import Playback
 from .sidebar import Sidebar
 from .stage import Stage
-from .timeline_model import TimelineModel
+from .timeline_model import RUNNING, TimelineModel
 
 REFRESH_MS = 33
 
@@ -27,7 +28,7 @@ class Transport(QObject):
                  parent: QObject | None = None):
         super().__init__(parent)
         self.model, self.playback, self.stage, self.sidebar, self.frames = model, playback, stage, sidebar, frames
-        self.following = True
+        self._following = True
         self._seen_revision = -1
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -37,6 +38,8 @@ class Transport(QObject):
         stage.stepRequested.connect(self.step)
         stage.playToggled.connect(playback.toggle)
         stage.loopToggled.connect(playback.set_loop)
+        stage.followToggled.connect(self.follow_generation)
+        stage.speedChosen.connect(playback.set_speed)
         playback.positionChanged.connect(self._position_changed)
         playback.playingChanged.connect(stage.set_playing)
 
@@ -44,6 +47,24 @@ class Transport(QObject):
         """The window closes: no more ticks, no more playing."""
         self.timer.stop()
         self.playback.pause()
+
+    @property
+    def following(self) -> bool:
+        return self._following
+
+    @following.setter
+    def following(self, on: bool) -> None:
+        self._following = on
+        self.stage.set_following(on)
+
+    @Slot(bool)
+    def follow_generation(self, on: bool) -> None:
+        """The Follow toggle: back to the section being sampled (or the newest frames) at once."""
+        self.following = on
+        m = self.model
+        if on and m.phase == RUNNING:
+            current = m.sampling_section
+            self.playback.seek(current.start_frame if current is not None else max(m.ready_end - 1, m.ready_start))
 
     # ----- the user moves the playhead -----
     @Slot(int)
@@ -92,7 +113,10 @@ class Transport(QObject):
                                    else max(event.ready_end - len(event.frames), 0))
             self.stage.repaint_frame()
         elif isinstance(event, StepProgress):
-            if m.section_at(self.playback.position) is m.sections[event.section]:
+            section = m.sections[event.section]
+            if self.following and m.section_at(self.playback.position) is not section:
+                self.playback.seek(section.start_frame)      # its latent preview, on the stage
+            if m.section_at(self.playback.position) is section:
                 self.stage.repaint_frame()
         elif isinstance(event, (Finished, Cancelled)):
             self.stage.repaint_frame()
