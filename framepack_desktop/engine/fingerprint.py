@@ -16,8 +16,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from pathlib import Path
 
+from .hashing import file_sha256
 from .job import CHANGES, DIGEST, FRAMES, LATENTS, NEITHER, Job
 from .lora_ref import lora_fingerprint
 
@@ -44,7 +44,7 @@ def latent_fields(kind: str) -> tuple[dataclasses.Field, ...]:
 def file_digest(path: str | None) -> str:
     if not path:
         return ""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return file_sha256(path)
 
 
 def settings_digest(job: Job, extended_timeline: str = "") -> str:

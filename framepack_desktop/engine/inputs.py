@@ -7,21 +7,13 @@ that is gone or was changed is reported with what to do, never silently turned i
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from .errors import BadImage
+from .hashing import file_sha256
 from .job import Job
 
 _WHAT = {"image": ("start image", "--image"), "end_image": ("end image", "--end-image")}
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def pin_inputs(job: Job) -> Job:

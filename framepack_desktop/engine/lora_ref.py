@@ -7,13 +7,13 @@ the window's panel use these records without loading anything.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import BadSettings
+from .hashing import file_sha256
 
 LORA_SUFFIXES = (".safetensors",)
 
@@ -51,14 +51,6 @@ class LoraRef:
             return cls(str(d["path"]), str(d["sha256"]), float(d.get("weight", 1.0)), bool(d.get("enabled", True)))
         except (KeyError, TypeError, ValueError) as e:
             raise BadSettings(f"A LoRA entry of this job is damaged ({e}): it needs a path, a sha256 and a weight.") from e
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def lora_ref(path: str | Path, weight: float = 1.0, enabled: bool = True) -> LoraRef:

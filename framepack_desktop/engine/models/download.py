@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..choices import VARIANTS
+from ..hashing import file_sha256
 from .errors import DownloadCancelled, DownloadFailed, NotEnoughDisk
 from .layout import COMMUNITY_TRANSFORMERS, COMPONENT_NAMES, component, missing_files
 
@@ -240,14 +241,6 @@ def _check_file(part: Path, remote: RemoteFile) -> None:
         part.unlink()
         raise DownloadFailed(f"{remote.repo_id}/{remote.path} is corrupt (checksum {actual[:12]}… instead of "
                              f"{expected[:12]}…); it was deleted. Run the download again.")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def git_blob_oid(path: Path) -> str:
