@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .download import RECORD, file_sha256, git_blob_oid, read_record
+from ..hashing import file_sha256
+from .download import RECORD, git_blob_oid, read_record
 from .layout import COMPONENT_NAMES, component, locate, missing_files, transformer_files, weight_files
 from .safetensors_io import DamagedFile, read_header, read_index
 from .store import PREPARED_DIR
