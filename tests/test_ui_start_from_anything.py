@@ -59,3 +59,26 @@ def test_prompt_blending_is_a_form_field_the_job_carries_and_a_loaded_job_restor
     assert blend.value() == 5 and w.form_job().prompt_blend == 5
     w.apply_job(loaded.replace(prompt_blend=0))
     assert blend.value() == 0 and blend.text() == blend.specialValueText()
+
+
+def test_without_a_start_image_the_form_offers_a_background_and_the_timeline_says_so(open_window, qtbot, tmp_path):
+    w = open_window()
+    w.show()
+    sb = w.sidebar
+    assert sb.background_row.isVisible()                                   # no image yet: the chooser shows
+    sb.prompt.set_text("a lighthouse at night")
+    sb.background.setCurrentIndex(sb.background.findData("green"))
+    w.update_plan()
+    assert w.model.origin == "Text only: starts from a green background" and w.model.sections
+    qtbot.waitExposed(w)
+    w.stage.timeline.grab()                                                # the timeline paints the origin
+    w.queue_panel.pause.click()
+    w.enqueue()
+    job = w.controller.queue.jobs[-1]
+    assert (job.image, job.background, job.prompt) == ("", "green", "a lighthouse at night")
+    assert not w.stage.banner.isVisibleTo(w)
+    sb.start.load(image(tmp_path / "a.png"))
+    w.update_plan()
+    assert not sb.background_row.isVisible() and w.model.origin == ""
+    w.apply_job(job.replace(background="noise"))                          # a loaded text-only job restores it
+    assert sb.start.path == "" and sb.background.currentData() == "noise" and sb.background_row.isVisible()

@@ -298,8 +298,9 @@ class MainWindow(QMainWindow):
     def build_job(self) -> Job:
         """The Job to run, validated, with a fresh random seed when asked and a unique output name."""
         sb = self.sidebar
-        if not sb.form_values()["image"]:
-            raise BadSettings("Choose a start image first: drop one on the window, paste it, or click the start image box.")
+        if not sb.form_values()["image"] and not sb.form_values()["prompt"].strip():
+            raise BadSettings("Choose a start image or write a prompt first: drop an image on the window, paste it, "
+                              "or describe the video (without an image it starts from the chosen background).")
         if sb.wants_random_seed():
             sb.set_seed(random.randint(SEED_MIN, SEED_MAX))
         folder = Path(sb.output_folder or self.settings.output_folder(self.paths))

@@ -155,14 +155,16 @@ class TimelineView(QWidget):
     # ----- painting -----
     def paintEvent(self, event: QPaintEvent) -> None:
         self._painted_revision = self.model.revision
+        with QPainter(self) as p:       # ended even when painting raises (an unended one crashes later)
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         pal = theme.current()
-        p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         rows = self._rows()
         if self.model.num_frames <= 0:
             p.setPen(pal.color("text_dim"))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "The timeline appears when an image and a prompt are set.")
-            p.end()
             return
         self._paint_ruler(p, rows["ruler"])
         if self.model.origin:  # a text-only video or a continued clip says so where its frames begin
@@ -174,7 +176,6 @@ class TimelineView(QWidget):
         self._paint_ready(p, rows["ready"])
         self._paint_thumbs(p, rows["thumbs"])
         self._paint_playhead(p, rows)
-        p.end()
 
     def _paint_ruler(self, p: QPainter, r: QRectF) -> None:
         pal = theme.current()
