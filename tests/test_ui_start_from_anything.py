@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 
 from desktop_recorder import Recorder
 from framepack_desktop.engine.job import Job
@@ -82,3 +82,47 @@ def test_without_a_start_image_the_form_offers_a_background_and_the_timeline_say
     assert not sb.background_row.isVisible() and w.model.origin == ""
     w.apply_job(job.replace(background="noise"))                          # a loaded text-only job restores it
     assert sb.start.path == "" and sb.background.currentData() == "noise" and sb.background_row.isVisible()
+
+
+def test_a_keyframe_dragged_along_the_timeline_moves_and_only_the_sections_it_affects_are_planned_again(
+        open_window, qtbot, tmp_path):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDropEvent
+    from framepack_desktop.engine.plan import Plan
+    from framepack_desktop.ui.timeline_model import DONE, PLANNED
+
+    w = open_window()
+    w.resize(1200, 800)
+    w.show()
+    w.sidebar.start.load(image(tmp_path / "a.png"))
+    w.sidebar.settings.seconds.setValue(5)                  # original, 4 sections of 1.2 s, sampled 3, 2, 1, 0
+    w.sidebar.prompt.set_text("walks")
+    w.update_plan()
+    tl = w.stage.timeline
+    pose = image(tmp_path / "pose.png", value=200)
+    mime = urls(pose)
+    blocks_y = tl._rows()["blocks"].center().y()
+    tl.dropEvent(QDropEvent(QPointF(tl.x_of(w.model.num_frames * 0.6), blocks_y), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    w.update_plan()
+    (seconds, _), = w.keyframes.items.items()
+    assert [s.anchor for s in w.model.sections] == [None, None, pose, pose]
+    # A made video of this job is on the stage: every section done.
+    job = w.form_job(str(tmp_path / "v.mp4")).validate()
+    (tmp_path / "v.mp4").write_bytes(b"")
+    w.model.show_video(Plan.of(job), str(tmp_path / "frames"), (0, job.num_frames), (64, 64), str(tmp_path / "v.mp4"), True)
+    assert w.shows_video() and [s.state for s in w.model.sections] == [DONE] * 4
+    marker = tl.markers.rects(w.model.keyframes, tl._x_of_seconds, tl._rows()["blocks"])[seconds].center().toPoint()
+    target = QPoint(int(tl.x_of(w.model.num_frames * 0.4)), marker.y())          # into section 1
+    qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=marker)
+    qtbot.mouseMove(tl, target)
+    qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=target)
+    (moved, path), = w.keyframes.items.items()
+    assert path == pose and abs(moved - 0.4 * job.num_frames / 30) < 0.05
+    assert w.playback.position == 0                                            # dragging a marker is no seek
+    assert [s.anchor for s in w.model.sections] == [None, pose, pose, pose] and w.model.keyframes == {moved: pose}
+    # Sections 3 and 2 (sampled first, same anchor) keep their latents; 1 and 0 are made again.
+    assert [s.state for s in w.model.sections] == [PLANNED, PLANNED, DONE, DONE]
+    assert "2 of 4 sections" in w.status_text.text()
+    w.update_plan()
+    assert w.form_job().keyframes == {moved: pose}

@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         sb.formChanged.connect(self._form_changed)
         st.keyframeDropped.connect(self.keyframes.place)
         st.keyframeRemoveRequested.connect(self.keyframes.remove)
+        st.keyframeMoved.connect(self.move_keyframe)
         self.keyframes.changed.connect(self._form_changed)
         sb.errorRaised.connect(self.show_error)
         st.openVideoRequested.connect(self.open_video)
@@ -289,6 +290,27 @@ class MainWindow(QMainWindow):
         self.playback.set_length(job.num_frames)
         self._update_actions()
         self._update_progress()
+
+    @Slot(float, float)
+    def move_keyframe(self, seconds: float, to: float) -> None:
+        """A keyframe dragged to another time. Over a video on the stage, the timeline keeps the
+        sections the move leaves as they were (their chained fingerprints are unchanged) and marks
+        the others as to be made again; otherwise the plan simply follows the form."""
+        self.keyframes.move(seconds, to)
+        shown = self.model.job
+        if not self.shows_video() or seconds not in shown.keyframes:
+            return
+        path = shown.keyframes[seconds]
+        moved = {**{t: p for t, p in shown.keyframes.items() if t != seconds}, round(to, 2): path}
+        try:
+            old, new = Plan.of(shown), Plan.of(shown.replace(keyframes=moved).validate())
+        except UserError as e:
+            self.show_error(str(e))
+            return
+        kept = {s for s, fp in new.prints.items() if old.prints.get(s) == fp}
+        self.model.replan(new, kept)
+        self.status_text.setText(f"Keyframe moved to {to:g} s: {len(new.sections) - len(kept)} of "
+                                 f"{len(new.sections)} sections to make again")
 
     def shows_video(self) -> bool:
         """The stage holds a video (finished, stopped early, or opened from History): the form's
