@@ -126,3 +126,40 @@ def test_a_keyframe_dragged_along_the_timeline_moves_and_only_the_sections_it_af
     assert "2 of 4 sections" in w.status_text.text()
     w.update_plan()
     assert w.form_job().keyframes == {moved: pose}
+
+
+def test_images_dropped_together_are_one_queue_group_that_can_be_held_or_removed_with_undo(open_window, paths, tmp_path):
+    w = open_window()
+    w.queue_panel.pause.click()
+    w.sidebar.prompt.set_text("a lone job")
+    w.sidebar.start.load(image(tmp_path / "solo.png"))
+    w.enqueue()                                                   # one job on its own, first in line
+    w.sidebar.prompt.set_text("turns around")
+    files = [image(tmp_path / f"{name}.png") for name in ("dog", "cat", "owl")]
+    w.handle_drop(urls(*files))
+    q, panel = w.controller.queue, w.queue_panel
+    groups = [i.group for i in q.items]
+    assert groups[0] == "" and len(set(groups[1:])) == 1 and groups[1]
+    batch = groups[1]
+    assert all(i.job == i.job.replace() and "group" not in i.job.to_dict() for i in q.items)   # not in the Job
+    rows = [panel.list.item(k).text() for k in range(panel.list.count())]
+    assert rows[0].startswith("a lone job") and rows[1].startswith(f"Batch {batch} · 1/3 · ")
+    assert rows[3].startswith(f"Batch {batch} · 3/3 · ")
+    # Hold the batch from a row's menu: the lone job runs first, then nothing (the batch waits).
+    menu = panel.context_menu(q.items[2].id)
+    hold, = [a for a in menu.actions() if a.text().startswith(f"Hold batch {batch}")]
+    hold.trigger()
+    assert all(i.held for i in q.items[1:]) and "held" in panel.list.item(2).text()
+    assert q.take_next().prompt == "a lone job" and q.take_next() is None
+    q.finish_running()
+    again = open_window()                                          # groups and holds survive a restart
+    assert [(i.group, i.held) for i in again.controller.queue.items] == [(batch, True)] * 3
+    let_run, = [a for a in panel.context_menu(q.items[0].id).actions() if a.text() == f"Let batch {batch} run"]
+    let_run.trigger()
+    assert not any(i.held for i in q.items)
+    # Remove the whole batch from the menu, then Undo puts all three back in order.
+    remove, = [a for a in panel.context_menu(q.items[1].id).actions() if a.text().startswith(f"Remove batch {batch}")]
+    remove.trigger()
+    assert len(q) == 0 and f"Removed batch {batch} (3 jobs)" == panel.undo_text.text()
+    panel.undo.click()
+    assert [i.job.image for i in q.items] == files and {i.group for i in q.items} == {batch}

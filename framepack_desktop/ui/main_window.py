@@ -684,10 +684,9 @@ class MainWindow(QMainWindow):
         job = self._job_or_error()
         if job is None:
             return
-        for each in batch_jobs(job, [str(p) for p in images]):
-            self.controller.enqueue(each)
+        self.controller.queue.add_group(batch_jobs(job, [str(p) for p in images]))
         self.tabs.setCurrentWidget(self.queue_panel)
-        self.status_text.setText(f"Added {len(images)} jobs to the queue, one per image")
+        self.status_text.setText(f"Added a batch of {len(images)} jobs to the queue, one per image")
 
     def drop_video(self, path: Path) -> None:
         """A video of ours: load its settings or continue it (asked); any other: continue it."""
