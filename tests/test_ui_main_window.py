@@ -336,3 +336,22 @@ def test_engine_errors_are_shown_in_words(open_window, qtbot, make_image, tmp_pa
     qtbot.waitUntil(lambda: not w.controller.running, timeout=RUN_TIMEOUT_MS)
     assert "no-models" in w.stage.banner.message and "models" in w.stage.banner.message.lower()
     assert w.model.phase == "idle" and w.sidebar.generate.isVisible()
+
+
+def test_a_text_only_video_is_generated_from_the_window_with_the_chosen_background(open_window, qtbot):
+    """No start image: Generate runs from the prompt and the background chosen under the image box."""
+    w = open_window()
+    sb, s = w.sidebar, w.sidebar.settings
+    sb.prompt.set_text("a lighthouse at night")
+    sb.background.setCurrentIndex(sb.background.findData("grey"))
+    s.resolution.setCurrentIndex(s.resolution.findData(320))
+    s.seconds.setValue(0.8)
+    s.window.setValue(3)
+    s.steps.setValue(2)
+    probe = Probe(w)
+    w.generate()
+    qtbot.waitUntil(lambda: bool(probe.of(Finished)) and not w.controller.running, timeout=RUN_TIMEOUT_MS)
+    (done,) = probe.of(Finished)
+    assert w.model.job.image == "" and w.model.job.background == "grey"
+    assert w.model.origin == "Text only: starts from a grey background"
+    assert probe_video(done.video).frames == w.model.job.num_frames

@@ -1,5 +1,6 @@
 """Timeline and player widgets: clicks become seeks; the player shows frame, preview or a card."""
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 
@@ -89,3 +90,22 @@ def test_preview_tile_picks_the_latent_frame_for_the_time():
     assert preview_tile(preview, 0, 0, 12, aspect=5 / 4)[0, 0, 0] == 0
     assert preview_tile(preview, 11, 0, 12, aspect=5 / 4)[0, 0, 0] == 2
     assert preview_tile(preview, 5, 0, 12, aspect=5 / 4).shape == (4, 5, 3)
+
+
+def test_a_paint_that_raises_ends_its_painter_so_the_next_paint_works(qtbot):
+    """A painter left active on a widget by an exception crashed the process on a later paint
+    (a segfault inside PlayerView.paintEvent); painting ends its painter whatever happens."""
+    m = running_model()
+    player, timeline = PlayerView(m, FrameCache()), TimelineView(m)
+    for widget in (player, timeline):
+        qtbot.addWidget(widget)
+        widget.resize(400, 300)
+    m.sections = None                              # a broken model: both paints raise
+    for widget in (player, timeline):
+        with pytest.raises(TypeError, match="not iterable"):
+            widget.grab()
+    m.sections = running_model().sections
+    player.show_frame(3)
+    player.grab()
+    assert player.shown == "pending"
+    assert not from_qimage(timeline.grab().toImage()).max() == 0

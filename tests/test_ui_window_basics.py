@@ -82,11 +82,11 @@ def test_dropping_an_image_on_the_window_loads_it_and_a_bad_one_is_explained(ope
     assert w.sidebar.start.path == str(tmp_path / "start.png")
 
 
-def test_generate_without_an_image_says_what_to_do(open_window):
+def test_generate_without_an_image_or_a_prompt_says_what_to_do(open_window):
     w = open_window()
-    w.sidebar.prompt.set_text("waves")
+    w.sidebar.prompt.set_text("   ")
     w.generate()
-    assert "start image" in w.stage.banner.message and not w.controller.running
+    assert "start image or write a prompt" in w.stage.banner.message and not w.controller.running
 
 
 def test_dropping_an_mp4_made_by_the_app_loads_its_settings(open_window, tmp_path):

@@ -30,7 +30,6 @@ class ElidedLabel(QLabel):
         return QSize(self.minimumWidth(), super().minimumSizeHint().height())
 
     def paintEvent(self, e: QPaintEvent) -> None:
-        p = QPainter(self)
-        p.setPen(self.palette().color(self.foregroundRole()))
-        p.drawText(self.contentsRect(), int(self.alignment()) | int(Qt.AlignmentFlag.AlignVCenter), self.elided())
-        p.end()
+        with QPainter(self) as p:       # ended even when painting raises (an unended one crashes later)
+            p.setPen(self.palette().color(self.foregroundRole()))
+            p.drawText(self.contentsRect(), int(self.alignment()) | int(Qt.AlignmentFlag.AlignVCenter), self.elided())

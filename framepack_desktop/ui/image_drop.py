@@ -223,8 +223,11 @@ class ImageDropZone(QFrame):
 
     # ----- painting -----
     def paintEvent(self, event: QPaintEvent) -> None:
+        with QPainter(self) as p:       # ended even when painting raises (an unended one crashes later)
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         pal = theme.current()
-        p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         r = QRectF(self.rect()).adjusted(1, 1, -1, -1)
         border = pal.color("accent") if self._hover or self.hasFocus() else pal.color("error") if self.error else pal.color("border")
@@ -240,7 +243,6 @@ class ImageDropZone(QFrame):
             self._paint_empty(p, r)
         if self.error:
             self._paint_error(p, r)
-        p.end()
 
     def _paint_image(self, p: QPainter, area: QRectF) -> None:
         pal = theme.current()

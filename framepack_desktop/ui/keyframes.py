@@ -1,7 +1,8 @@
 """Keyframes in the window: the list the form holds, and their markers on the timeline.
 
 Dragging an image onto the timeline places a keyframe at that time (original model, eichi's
-method: engine/plan.py says which sections it anchors); right-clicking its marker removes it.
+method: engine/plan.py says which sections it anchors); dragging its marker moves it; right-clicking
+its marker removes it.
 The list is part of the form: the job built from the form carries it, a loaded job fills it.
 """
 from __future__ import annotations
@@ -30,6 +31,13 @@ class KeyframeList(QObject):
     def remove(self, seconds: float) -> None:
         if seconds in self.items:
             self.items = {t: p for t, p in self.items.items() if t != seconds}
+            self.changed.emit()
+
+    def move(self, seconds: float, to: float) -> None:
+        """The keyframe at `seconds` now at `to` (one already there gives way)."""
+        if seconds in self.items and to != seconds:
+            path = self.items[seconds]
+            self.items = {**{t: p for t, p in self.items.items() if t != seconds}, round(to, 2): path}
             self.changed.emit()
 
     def load(self, items: dict[float, str]) -> None:

@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         sb.formChanged.connect(self._form_changed)
         st.keyframeDropped.connect(self.keyframes.place)
         st.keyframeRemoveRequested.connect(self.keyframes.remove)
+        st.keyframeMoved.connect(self.move_keyframe)
         self.keyframes.changed.connect(self._form_changed)
         sb.errorRaised.connect(self.show_error)
         st.openVideoRequested.connect(self.open_video)
@@ -290,6 +291,27 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_progress()
 
+    @Slot(float, float)
+    def move_keyframe(self, seconds: float, to: float) -> None:
+        """A keyframe dragged to another time. Over a video on the stage, the timeline keeps the
+        sections the move leaves as they were (their chained fingerprints are unchanged) and marks
+        the others as to be made again; otherwise the plan simply follows the form."""
+        self.keyframes.move(seconds, to)
+        shown = self.model.job
+        if not self.shows_video() or seconds not in shown.keyframes:
+            return
+        path = shown.keyframes[seconds]
+        moved = {**{t: p for t, p in shown.keyframes.items() if t != seconds}, round(to, 2): path}
+        try:
+            old, new = Plan.of(shown), Plan.of(shown.replace(keyframes=moved).validate())
+        except UserError as e:
+            self.show_error(str(e))
+            return
+        kept = {s for s, fp in new.prints.items() if old.prints.get(s) == fp}
+        self.model.replan(new, kept)
+        self.status_text.setText(f"Keyframe moved to {to:g} s: {len(new.sections) - len(kept)} of "
+                                 f"{len(new.sections)} sections to make again")
+
     def shows_video(self) -> bool:
         """The stage holds a video (finished, stopped early, or opened from History): the form's
         edits never replace it; only opening another video or starting a generation does."""
@@ -298,8 +320,9 @@ class MainWindow(QMainWindow):
     def build_job(self) -> Job:
         """The Job to run, validated, with a fresh random seed when asked and a unique output name."""
         sb = self.sidebar
-        if not sb.form_values()["image"]:
-            raise BadSettings("Choose a start image first: drop one on the window, paste it, or click the start image box.")
+        if not sb.form_values()["image"] and not sb.form_values()["prompt"].strip():
+            raise BadSettings("Choose a start image or write a prompt first: drop an image on the window, paste it, "
+                              "or describe the video (without an image it starts from the chosen background).")
         if sb.wants_random_seed():
             sb.set_seed(random.randint(SEED_MIN, SEED_MAX))
         folder = Path(sb.output_folder or self.settings.output_folder(self.paths))
@@ -661,10 +684,9 @@ class MainWindow(QMainWindow):
         job = self._job_or_error()
         if job is None:
             return
-        for each in batch_jobs(job, [str(p) for p in images]):
-            self.controller.enqueue(each)
+        self.controller.queue.add_group(batch_jobs(job, [str(p) for p in images]))
         self.tabs.setCurrentWidget(self.queue_panel)
-        self.status_text.setText(f"Added {len(images)} jobs to the queue, one per image")
+        self.status_text.setText(f"Added a batch of {len(images)} jobs to the queue, one per image")
 
     def drop_video(self, path: Path) -> None:
         """A video of ours: load its settings or continue it (asked); any other: continue it."""

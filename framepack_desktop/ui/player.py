@@ -60,8 +60,11 @@ class PlayerView(QWidget):
 
     # ----- painting -----
     def paintEvent(self, event: QPaintEvent) -> None:
+        with QPainter(self) as p:       # ended even when painting raises: a painter left active on the widget crashes the process later
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         pal = theme.current()
-        p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), pal.color("stage"))
         frame = self.current_frame()
@@ -83,7 +86,6 @@ class PlayerView(QWidget):
             self.shown = "empty"
         if self.model.demo:
             self._chip(p, DEMO_TEXT)
-        p.end()
 
     def _paint_frame(self, p: QPainter, frame: np.ndarray) -> None:
         """The frame, scaled smoothly once per frame and size; repaints blit the cached pixmap."""

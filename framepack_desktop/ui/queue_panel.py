@@ -1,5 +1,6 @@
 """The queue list: what runs now and next; Start/Pause; drag or use the arrows to reorder; a row's
-menu edits (into the form), duplicates, removes (with Undo) or opens its folder."""
+menu edits (into the form), duplicates, removes (with Undo) or opens its folder. Jobs queued as a
+batch say so on their rows, and their menu holds or removes the whole batch (with Undo)."""
 from __future__ import annotations
 
 import re
@@ -72,7 +73,7 @@ class QueuePanel(QWidget):
         self.undo_text.setMinimumWidth(40)
         self.undo = QPushButton("Undo")
         self.undo.clicked.connect(self.undo_remove)
-        self._removed: tuple[int, QueueItem] | None = None
+        self._removed: list[tuple[int, QueueItem]] = []
         self.undo_timer = QTimer(self)
         self.undo_timer.setSingleShot(True)
         self.undo_timer.setInterval(UNDO_MS)
@@ -152,7 +153,7 @@ class QueuePanel(QWidget):
                            f"{waiting} waiting" if waiting else "")
         self.state.setVisible(bool(self.state.text()))
         for item in self.queue.items:
-            w = QListWidgetItem(f"{first_prompt_line(item.job)}\n{job_summary(item.job)}")
+            w = QListWidgetItem(f"{self.group_tag(item)}{first_prompt_line(item.job)}\n{job_summary(item.job)}")
             w.setData(Qt.ItemDataRole.UserRole, item.id)
             w.setIcon(image_icon(item.job.image) if Path(item.job.image).is_file() else theme.icon("image"))
             w.setToolTip(item.job.prompt)
@@ -162,6 +163,14 @@ class QueuePanel(QWidget):
         self.list.setVisible(bool(self.queue.items))
         self.empty.setVisible(not self.queue.items)
         self._update_buttons()
+
+    def group_tag(self, item: QueueItem) -> str:
+        """"Batch 2 · 1/3 · held · " for a job of a batch, "" for one queued on its own."""
+        members = self.queue.group_items(item.group)
+        if not members:
+            return ""
+        k = next(n for n, m in enumerate(members, start=1) if m.id == item.id)
+        return f"Batch {item.group} · {k}/{len(members)}{' · held' if item.held else ''} · "
 
     def selected_id(self) -> int | None:
         item = self.list.currentItem()
@@ -199,20 +208,30 @@ class QueuePanel(QWidget):
     def remove_job(self, item_id: int) -> None:
         """Out of the queue, with "Undo" for a while."""
         index, item = self.queue.remove(item_id)
-        self._removed = (index, item)
-        self.undo_text.setText(f"Removed “{first_prompt_line(item.job)}”")
-        self.undo_text.setToolTip(item.job.prompt)
+        self._offer_undo([(index, item)], f"Removed “{first_prompt_line(item.job)}”", item.job.prompt)
+
+    def remove_group(self, group: str) -> None:
+        """A whole batch out of the queue, with "Undo" for a while."""
+        removed = self.queue.remove_group(group)
+        if removed:
+            self._offer_undo(removed, f"Removed batch {group} ({len(removed)} jobs)",
+                             "\n".join(Path(i.job.output).name for _, i in removed))
+
+    def _offer_undo(self, removed: list[tuple[int, QueueItem]], text: str, tip: str) -> None:
+        self._removed = removed
+        self.undo_text.setText(text)
+        self.undo_text.setToolTip(tip)
         self.undo_text.show()
         self.undo.show()
         self.undo_timer.start()
 
     def undo_remove(self) -> None:
-        if self._removed is not None:
-            self.queue.put_back(*self._removed)
+        if self._removed:
+            self.queue.put_back_group(self._removed)
         self._forget_removed()
 
     def _forget_removed(self) -> None:
-        self._removed = None
+        self._removed = []
         self.undo_timer.stop()
         self.undo_text.hide()
         self.undo.hide()
@@ -225,7 +244,15 @@ class QueuePanel(QWidget):
     def context_menu(self, item_id: int) -> QMenu:
         """A row's menu: edit in the form, duplicate, remove (Undo follows), open its folder."""
         job = self.queue.job_of(item_id)
+        group = next(i for i in self.queue.items if i.id == item_id).group
         menu = QMenu(self)
+        if group:
+            members = self.queue.group_items(group)
+            held = all(i.held for i in members)
+            menu.addAction(f"Let batch {group} run" if held else f"Hold batch {group} (its jobs wait)",
+                           lambda: self.queue.hold_group(group, not held))
+            menu.addAction(f"Remove batch {group} ({len(members)} jobs)", lambda: self.remove_group(group))
+            menu.addSeparator()
         menu.addAction("Edit in the form (Add to queue replaces it)", lambda: self.editRequested.emit(item_id, job))
         menu.addAction("Duplicate", lambda: self.queue.duplicate(item_id))
         menu.addAction("Remove", lambda: self.remove_job(item_id))

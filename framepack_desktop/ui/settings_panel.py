@@ -135,6 +135,10 @@ class SettingsPanel(QWidget):
         self.window = _spin(1, 33)
         self.window.setToolTip("Latent frames per section (9 ≈ 1.2 s). Larger sections: fewer, longer steps.")
         self.end_influence = _dspin(0, 1, 0.05, 2)
+        self.prompt_blend = _spin(0, 20, " sections")
+        self.prompt_blend.setSpecialValueText("Off: switch at once")
+        self.prompt_blend.setToolTip("Timed prompts: blend the text from one prompt to the next over this many "
+                                     "sections instead of switching at the boundary.")
 
         main = QFormLayout()
         _form_style(main)
@@ -161,6 +165,7 @@ class SettingsPanel(QWidget):
         adv.addRow("CFG rescale", self.rescale)
         adv.addRow("Window", self.window)
         adv.addRow("End influence", self.end_influence)
+        adv.addRow("Blend prompts", self.prompt_blend)
         adv.addRow(self.negative)
         self.advanced = Fold("Advanced", adv_body)
 
@@ -174,7 +179,7 @@ class SettingsPanel(QWidget):
         for w in (self.variant, self.resolution, self.sampler, self.precision, self.memory):
             w.currentIndexChanged.connect(self._emit)
         for w in (self.seconds, self.steps, self.gs, self.seed, self.keep_free, self.crf,
-                  self.cfg, self.rescale, self.window, self.end_influence):
+                  self.cfg, self.rescale, self.window, self.end_influence, self.prompt_blend):
             w.valueChanged.connect(self._emit)
         for w in (self.random_seed, self.compile, self.fp8_compute):
             w.toggled.connect(self._emit)
@@ -219,6 +224,7 @@ class SettingsPanel(QWidget):
             "rescale": self.rescale.value(),
             "window": self.window.value(),
             "end_influence": self.end_influence.value(),
+            "prompt_blend": self.prompt_blend.value(),
         }
 
     def set_values(self, d: dict) -> None:
@@ -227,7 +233,8 @@ class SettingsPanel(QWidget):
                   "precision": self.precision, "memory": self.memory}
         spins = {"seconds": self.seconds, "steps": self.steps, "gs": self.gs, "seed": self.seed,
                  "keep_free_gb": self.keep_free, "crf": self.crf, "cfg": self.cfg, "rescale": self.rescale,
-                 "window": self.window, "end_influence": self.end_influence}
+                 "window": self.window, "end_influence": self.end_influence,
+                 "prompt_blend": self.prompt_blend}
         for name, box in combos.items():
             if name in d:
                 _set_combo(box, d[name])

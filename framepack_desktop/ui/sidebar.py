@@ -11,10 +11,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
+    QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
+from ..engine.choices import BACKGROUNDS
 from ..engine.job import Job
 from . import theme
 from .image_drop import ImageDropZone
@@ -25,6 +26,15 @@ from .wheel_guard import guard_wheel
 
 def heading(text: str) -> QLabel:
     return QLabel(text.upper(), objectName="SectionTitle")
+
+
+def _labelled(text: str, field: QWidget) -> QWidget:
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(QLabel(text, objectName="Hint"))
+    lay.addWidget(field, 1)
+    return row
 
 
 class Sidebar(QWidget):
@@ -44,6 +54,12 @@ class Sidebar(QWidget):
         self.loop = QCheckBox("Loop: end on the start image")
         self.loop.setToolTip("A seamless loop made by generation: the original model steers the last frame "
                              "back to the start image (it becomes the end image too)")
+        self.background = QComboBox()
+        for name, label in BACKGROUNDS.labels().items():
+            self.background.addItem(label, name)
+        self.background.setToolTip("No start image: the video starts from this plain picture and the prompt "
+                                   "alone says what appears (noise leaves the model the most freedom)")
+        self.background_row = _labelled("No start image · starts from", self.background)
         self.prompt = PromptEditor()
         self.settings = SettingsPanel(default_output)
 
@@ -78,6 +94,7 @@ class Sidebar(QWidget):
         lay.setSpacing(8)
         lay.addWidget(heading("Images"))
         lay.addWidget(self.start)
+        lay.addWidget(self.background_row)
         lay.addWidget(self.end)
         lay.addWidget(self.loop)
         lay.addSpacing(6)
@@ -126,11 +143,16 @@ class Sidebar(QWidget):
         self.generate.clicked.connect(self.generateRequested)
         self.stop.clicked.connect(self.stopRequested)
         self.enqueue.clicked.connect(self.enqueueRequested)
+        self.start.imageChanged.connect(self._show_background)
         for changed in (self.start.imageChanged, self.end.imageChanged, self.loop.toggled, self.prompt.changed,
-                        self.settings.changed):
+                        self.settings.changed, self.background.currentIndexChanged):
             changed.connect(self.formChanged)
         self.start.errorRaised.connect(self.errorRaised)
         self.end.errorRaised.connect(self.errorRaised)
+
+    def _show_background(self, image: str) -> None:
+        """The background matters only without a start image: the chooser shows only then."""
+        self.background_row.setVisible(not image)
 
     # ----- the form model -----
     @property
@@ -140,7 +162,7 @@ class Sidebar(QWidget):
     def form_values(self) -> dict:
         """The Job fields the form holds (the window adds the output and the models)."""
         return {"image": self.start.path, "end_image": self.end_image(), "prompt": self.prompt.text(),
-                **self.settings.values()}
+                "background": self.background.currentData(), **self.settings.values()}
 
     def load_job(self, job: Job) -> list[str]:
         """Fill the form from a job; returns the images it names that no longer exist. Its seed is
@@ -148,6 +170,7 @@ class Sidebar(QWidget):
         self._random_after_load = self._random_after_load or self.settings.random_seed.isChecked()
         self.settings.random_seed.setChecked(False)
         self.settings.set_values(job.to_dict())
+        self.set_background(job.background)
         self.prompt.set_text(job.prompt)
         missing = []
         for zone, path in ((self.start, job.image), (self.end, job.end_image)):
@@ -163,6 +186,7 @@ class Sidebar(QWidget):
         """The form as the user left it (settings.json's last job)."""
         if last:
             self.settings.set_values(last)
+            self.set_background(last.get("background", ""))
             self.prompt.set_text(last.get("prompt", ""))
             for zone, key in ((self.start, "image"), (self.end, "end_image")):
                 if last.get(key) and Path(last[key]).is_file():
@@ -170,6 +194,11 @@ class Sidebar(QWidget):
         self.settings.random_seed.setChecked(random_seed)
         if output_dir:
             self.settings.output_dir.setText(output_dir)
+
+    def set_background(self, name: str) -> None:
+        i = self.background.findData(name)
+        if i >= 0:
+            self.background.setCurrentIndex(i)
 
     def set_cpu_only(self, first_start: bool) -> None:
         self.settings.set_cpu_only(first_start)

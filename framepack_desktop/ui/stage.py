@@ -43,6 +43,7 @@ class Stage(QWidget):
     sectionMenuRequested = Signal(int, QPoint)
     keyframeDropped = Signal(float, str)        # an image dragged onto the timeline: seconds, path
     keyframeRemoveRequested = Signal(float)
+    keyframeMoved = Signal(float, float)        # a keyframe's marker dragged along the timeline: from, to
 
     def __init__(self, model: TimelineModel, frames: FrameCache, parent: QWidget | None = None):
         super().__init__(parent)
@@ -141,6 +142,7 @@ class Stage(QWidget):
         self.timeline.sectionMenuRequested.connect(self.sectionMenuRequested)
         self.timeline.keyframeDropped.connect(self.keyframeDropped)
         self.timeline.keyframeRemoveRequested.connect(self.keyframeRemoveRequested)
+        self.timeline.keyframeMoved.connect(self.keyframeMoved)
         for button, step in ((self.to_start, "home"), (self.back, "back"), (self.forward, "forward"),
                              (self.to_end, "end")):
             button.clicked.connect(lambda _=False, s=step: self.stepRequested.emit(s))

@@ -30,6 +30,7 @@ class TimelineView(QWidget):
     sectionMenuRequested = Signal(int, QPoint)     # section (time index), global position
     keyframeDropped = Signal(float, str)           # an image dragged onto the timeline: seconds, path
     keyframeRemoveRequested = Signal(float)        # right-click on a keyframe's marker: its seconds
+    keyframeMoved = Signal(float, float)           # a keyframe's marker dragged along: from, to (seconds)
 
     def __init__(self, model: TimelineModel, parent: QWidget | None = None):
         super().__init__(parent)
@@ -44,6 +45,7 @@ class TimelineView(QWidget):
         self.setMinimumHeight(self.sizeHint().height())
         self.setMinimumWidth(300)
         self.markers = KeyframeMarkers()
+        self._dragged: float | None = None     # the keyframe whose marker the mouse holds
         self.setAcceptDrops(True)
 
     # ----- geometry (all derived from the font, so it scales with the display) -----
@@ -90,10 +92,27 @@ class TimelineView(QWidget):
 
     # ----- input -----
     def mousePressEvent(self, e: QMouseEvent) -> None:
-        if e.button() == Qt.MouseButton.LeftButton:
-            self.seekRequested.emit(self.frame_at_x(e.position().x()))
+        """Left on a keyframe's marker picks it up (released elsewhere, it moves there); elsewhere, a seek."""
+        if e.button() != Qt.MouseButton.LeftButton:
+            return
+        x, y = e.position().x(), e.position().y()
+        self._dragged = self.markers.at(self.model.keyframes, self._x_of_seconds, self._rows()["blocks"], x, y)
+        if self._dragged is None:
+            self.seekRequested.emit(self.frame_at_x(x))
+
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:
+        dragged, self._dragged = self._dragged, None
+        if dragged is None or e.button() != Qt.MouseButton.LeftButton:
+            return
+        to = round(self.frame_at_x(e.position().x()) / (self.model.fps or 30), 2)
+        if to != dragged:
+            self.keyframeMoved.emit(dragged, to)
+        self.setCursor(Qt.CursorShape.ArrowCursor)
 
     def mouseMoveEvent(self, e: QMouseEvent) -> None:
+        if self._dragged is not None:
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
         if e.buttons() & Qt.MouseButton.LeftButton:
             self.seekRequested.emit(self.frame_at_x(e.position().x()))
             return
@@ -155,14 +174,16 @@ class TimelineView(QWidget):
     # ----- painting -----
     def paintEvent(self, event: QPaintEvent) -> None:
         self._painted_revision = self.model.revision
+        with QPainter(self) as p:       # ended even when painting raises (an unended one crashes later)
+            self._paint(p)
+
+    def _paint(self, p: QPainter) -> None:
         pal = theme.current()
-        p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         rows = self._rows()
         if self.model.num_frames <= 0:
             p.setPen(pal.color("text_dim"))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "The timeline appears when an image and a prompt are set.")
-            p.end()
             return
         self._paint_ruler(p, rows["ruler"])
         if self.model.origin:  # a text-only video or a continued clip says so where its frames begin
@@ -174,7 +195,6 @@ class TimelineView(QWidget):
         self._paint_ready(p, rows["ready"])
         self._paint_thumbs(p, rows["thumbs"])
         self._paint_playhead(p, rows)
-        p.end()
 
     def _paint_ruler(self, p: QPainter, r: QRectF) -> None:
         pal = theme.current()

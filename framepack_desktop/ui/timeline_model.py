@@ -146,6 +146,16 @@ class TimelineModel:
         self.status = f"Showing {video}"
         self._changed()
 
+    def replan(self, plan: Plan, kept: set[int]) -> None:
+        """The shown video's job changed where a keyframe moved: sections in `kept` stay made,
+        the others are planned again (what a new run of the plan would sample)."""
+        states = {s.section: s.state for s in self.sections}
+        self.job = plan.job
+        self.sections = plan_sections(plan)
+        for s in self.sections:
+            s.state = states.get(s.section, PLANNED) if s.section in kept else PLANNED
+        self._changed()
+
     def begin(self, job: Job, demo: bool) -> None:
         """A job was handed to the worker; its JobStarted will follow."""
         prompts = [s.prompt for s in self.sections] if self.job == job and self.sections else [job.prompt] * job.num_sections

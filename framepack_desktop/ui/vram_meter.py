@@ -27,18 +27,17 @@ class UsageBar(QWidget):
 
     def paintEvent(self, e: QPaintEvent) -> None:
         pal = theme.current()
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(Qt.PenStyle.NoPen)
-        r = QRectF(self.rect())
-        p.setBrush(pal.color("field"))
-        p.drawRoundedRect(r, 3, 3)
-        color = "error" if self.used > 0.92 else "accent"
-        p.setBrush(pal.color(color, 110))
-        p.drawRoundedRect(QRectF(0, 0, r.width() * self.used, r.height()), 3, 3)
-        p.setBrush(pal.color(color))
-        p.drawRoundedRect(QRectF(0, 0, r.width() * min(self.app, self.used), r.height()), 3, 3)
-        p.end()
+        with QPainter(self) as p:       # ended even when painting raises (an unended one crashes later)
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setPen(Qt.PenStyle.NoPen)
+            r = QRectF(self.rect())
+            p.setBrush(pal.color("field"))
+            p.drawRoundedRect(r, 3, 3)
+            color = "error" if self.used > 0.92 else "accent"
+            p.setBrush(pal.color(color, 110))
+            p.drawRoundedRect(QRectF(0, 0, r.width() * self.used, r.height()), 3, 3)
+            p.setBrush(pal.color(color))
+            p.drawRoundedRect(QRectF(0, 0, r.width() * min(self.app, self.used), r.height()), 3, 3)
 
 
 class MemoryMeter(QWidget):
