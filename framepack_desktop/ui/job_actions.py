@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.job import Job
+from ..engine.outputs import fresh_output
 
 
 def unfinished_jobs(outputs_dir: str | Path, queued: list[Job]) -> tuple[list, list]:
@@ -67,10 +68,12 @@ def job_keeping(job: Job, take) -> Job:
 
 
 def unique_output(folder: Path, stem: str, taken: set[str] = frozenset()) -> Path:
-    output, k = folder / f"{stem}.mp4", 1
-    while output.exists() or output.with_suffix(".job").exists() or str(output) in taken:
+    """`<stem>.mp4`, `-2`...: the first whose MP4, JSON and job folder are free (`fresh_output`)
+    and that no queued job will write."""
+    output, k = fresh_output(folder, stem), 1
+    while str(output) in taken:
         k += 1
-        output = folder / f"{stem}-{k}.mp4"
+        output = fresh_output(folder, f"{stem}-{k}")
     return output
 
 
