@@ -9,6 +9,7 @@ a shared file never chooses where it writes: `fresh_output` names a new file ins
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 from .errors import BadSettings, UserError
@@ -76,14 +77,15 @@ def _check_job_folder(job: Job) -> None:
                           "as takes).")
 
 
-def fresh_output(folder: str | os.PathLike, stem: str) -> Path:
+def fresh_output(folder: str | os.PathLike, stem: str, taken: Collection[str] = ()) -> Path:
     """`<folder>/<stem>.mp4`, or `<stem>-2.mp4`, `-3`...: the first whose MP4, JSON and job folder
-    are all free."""
+    are all free and that is not in `taken` (outputs that queued jobs will write)."""
     folder = Path(folder)
     n = 1
     while True:
         out = folder / (f"{stem}.mp4" if n == 1 else f"{stem}-{n}.mp4")
-        if not any(p.exists() or p.is_symlink() for p in (out, out.with_suffix(".json"), out.with_suffix(".job"))):
+        if str(out) not in taken and not any(
+                p.exists() or p.is_symlink() for p in (out, out.with_suffix(".json"), out.with_suffix(".job"))):
             return out
         n += 1
 

@@ -67,23 +67,13 @@ def job_keeping(job: Job, take) -> Job:
     return job_with_take(job, take)
 
 
-def unique_output(folder: Path, stem: str, taken: set[str] = frozenset()) -> Path:
-    """`<stem>.mp4`, `-2`...: the first whose MP4, JSON and job folder are free (`fresh_output`)
-    and that no queued job will write."""
-    output, k = fresh_output(folder, stem), 1
-    while str(output) in taken:
-        k += 1
-        output = fresh_output(folder, f"{stem}-{k}")
-    return output
-
-
 def extension(job: Job, seconds: float, prompt: str | None, taken: set[str] = frozenset()) -> Job:
     """A job that adds `seconds` to `job`'s finished video, beside it as `<name>-ext.mp4`."""
     from ..engine.extend import extend_job, extension_base
 
     source = job.job_dir if job.job_dir.is_dir() else Path(job.output)
     out = Path(job.output)
-    new = extend_job(source, seconds, unique_output(out.parent, f"{out.stem}-ext", taken),
+    new = extend_job(source, seconds, fresh_output(out.parent, f"{out.stem}-ext", taken),
                      prompt=prompt or None)
     extension_base(new)       # fails now, in words, when the old video's latents are gone
     return new
@@ -95,7 +85,7 @@ def clip_continuation(settings: Job, clip: Path, seconds: float, prompt: str, fo
     `folder` as `<clip>-more.mp4`; the prompt defaults to the form's."""
     from ..engine.any_video import video_job
 
-    out = unique_output(folder, f"{clip.stem}-more", taken)
+    out = fresh_output(folder, f"{clip.stem}-more", taken)
     return video_job(settings.replace(
         video=str(clip), image="", end_image=None, seconds=float(seconds), prompt=prompt or settings.prompt,
         output=str(out), section_seeds={}, section_prompts={}, keyframes={}))

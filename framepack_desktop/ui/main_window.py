@@ -36,8 +36,9 @@ from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
 from ..engine.video.mp4 import read_job_metadata
 from ..engine.images import load_image
 from ..engine.jobfile import read_job
+from ..engine.outputs import fresh_output
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
-from . import disk, job_actions, theme
+from . import disk, theme
 from .crash import CrashReporter, setup_logging
 from .desktop import Desktop
 from .elided_label import ElidedLabel
@@ -305,7 +306,7 @@ class MainWindow(QMainWindow):
         folder = Path(sb.output_folder or self.settings.output_folder(self.paths))
         stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(sb.form_values()['prompt'])}"
         taken = {j.output for j in self.controller.queue.jobs} | {getattr(self.controller.queue.running, "output", "")}
-        job = self.form_job(str(job_actions.unique_output(folder, stem, taken))).validate()
+        job = self.form_job(str(fresh_output(folder, stem, taken))).validate()
         Plan.of(job)        # its prompts resolve (a bad timestamp is reported here, not when it runs)
         sb.job_taken()
         return job
