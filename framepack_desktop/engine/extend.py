@@ -26,6 +26,7 @@ from .errors import BadSettings
 from .job import Job
 from .jobfile import read_job
 from .jobfolder import SectionFiles, load_job
+from .outputs import fresh_file
 from .plan import Plan, section_prompts
 from .sampling.order import latents_of
 from .sampling.prompts import parse_timed_prompt, prompts_for_sections
@@ -155,7 +156,8 @@ def extend_job(source: str | os.PathLike, seconds: float, output: str | os.PathL
 def job_from_frame(source: str | os.PathLike, frame_index: int, output: str | os.PathLike) -> Job:
     """A new job starting from frame `frame_index` of `source` (a job folder or a video).
 
-    The frame is saved losslessly beside `output` as `<name>-start.png` and becomes the start
+    The frame is saved losslessly beside `output` as `<name>-start.png` (`-start-2.png`... when
+    that name is taken: an existing file is never replaced) and becomes the start
     image; settings are the source job's, without its section overrides. The prompt in force at
     that frame applies from 0 s and later timestamps move back by the frame's time.
     """
@@ -164,7 +166,7 @@ def job_from_frame(source: str | os.PathLike, frame_index: int, output: str | os
         raise BadSettings(f"Frame {frame_index} is outside the video's {job.num_frames} frames.")
     frame = _read_frame(job, job_dir, Path(source), frame_index)
     output = Path(output)
-    image = output.with_name(output.stem + "-start.png")
+    image = fresh_file(output.with_name(output.stem + "-start.png"))
     with atomic_path(image) as temp:
         Image.fromarray(frame).save(temp, format="PNG")
     return job.replace(

@@ -47,6 +47,15 @@ def file_digest(path: str | None) -> str:
     return file_sha256(path)
 
 
+def _input_digest(job: Job, name: str) -> str:
+    """An input image's digest: its bytes, or, when the file is gone, the digest the job recorded of
+    them (the same sha256), so the saved sections of a job whose image moved can still be counted."""
+    path, recorded = getattr(job, name), getattr(job, f"{name}_sha256", "")
+    if path and recorded and not Path(path).is_file():
+        return recorded
+    return file_digest(path)
+
+
 def settings_digest(job: Job, extended_timeline: str = "") -> str:
     """The root of a job's chain: its settings that change the latents, its images' bytes, and for
     an extension the fingerprint of every latent of the video it continues (`extended_timeline`).
@@ -57,7 +66,7 @@ def settings_digest(job: Job, extended_timeline: str = "") -> str:
     """
     data = {f.name: getattr(job, f.name) for f in latent_fields("value")}
     data.update({f.name: getattr(job, f.name) for f in latent_fields("if_changed") if getattr(job, f.name) != f.default})
-    data.update({f.name: file_digest(getattr(job, f.name)) for f in latent_fields("file")})
+    data.update({f.name: _input_digest(job, f.name) for f in latent_fields("file")})
     data.update({f.name: file_digest(getattr(job, f.name)) for f in latent_fields("new_file") if getattr(job, f.name)})
     for f in latent_fields("loras"):
         if digest := lora_fingerprint(getattr(job, f.name)):

@@ -13,6 +13,16 @@ from .errors import BadImage
 from .hashing import file_sha256
 from .job import Job
 
+
+class PinnedImageProblem(BadImage):
+    """A recorded input image is gone or changed; `field` names the Job field ("image", "end_image")
+    so that a caller can ask where the picture is now."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
 _WHAT = {"image": ("start image", "--image"), "end_image": ("end image", "--end-image")}
 
 
@@ -26,16 +36,17 @@ def pin_inputs(job: Job) -> Job:
             continue
         if not Path(path).is_file():
             if recorded:
-                raise BadImage(f"The {what} '{path}' of this job is gone. Put it back there to continue with "
-                               f"the saved sections, or choose the file where it is now ({_choose(job, flag)}; "
-                               "the same picture keeps every saved section).")
+                raise PinnedImageProblem(
+                    f"The {what} '{path}' of this job is gone. Put it back there to continue with the saved "
+                    f"sections, or choose the file where it is now ({_choose(job, flag)}; the same picture keeps "
+                    "every saved section).", name)
             continue
         digest = file_sha256(path)
         if recorded and digest != recorded:
-            raise BadImage(f"The {what} '{path}' changed since this job started (its bytes differ), and the "
-                           "saved sections were made from the old picture. Put the old picture back to continue "
-                           f"them, or choose it where it is now ({_choose(job, flag)}); to make a video of the "
-                           "new picture, start a new job.")
+            raise PinnedImageProblem(
+                f"The {what} '{path}' changed since this job started (its bytes differ), and the saved sections "
+                "were made from the old picture. Put the old picture back to continue them, or choose it where it "
+                f"is now ({_choose(job, flag)}); to make a video of the new picture, start a new job.", name)
         changes[f"{name}_sha256"] = digest
     return job.replace(**changes)
 

@@ -9,6 +9,7 @@ a shared file never chooses where it writes: `fresh_output` names a new file ins
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 from .errors import BadSettings, UserError
@@ -76,13 +77,50 @@ def _check_job_folder(job: Job) -> None:
                           "as takes).")
 
 
-def fresh_output(folder: str | os.PathLike, stem: str) -> Path:
+def fresh_output(folder: str | os.PathLike, stem: str, taken: Collection[str] = ()) -> Path:
     """`<folder>/<stem>.mp4`, or `<stem>-2.mp4`, `-3`...: the first whose MP4, JSON and job folder
-    are all free."""
+    are all free and that is not in `taken` (outputs that queued jobs will write)."""
     folder = Path(folder)
     n = 1
     while True:
         out = folder / (f"{stem}.mp4" if n == 1 else f"{stem}-{n}.mp4")
-        if not any(p.exists() or p.is_symlink() for p in (out, out.with_suffix(".json"), out.with_suffix(".job"))):
+        if str(out) not in taken and not any(
+                p.exists() or p.is_symlink() for p in (out, out.with_suffix(".json"), out.with_suffix(".job"))):
             return out
+        n += 1
+
+
+def partial_output(job: Job) -> Path:
+    """Where Stop writes the frames made so far: `<out>-partial.mp4` when it is free or an earlier
+    stop of this same job wrote it; otherwise `<out>-partial-2.mp4`, `-3`... A file the user made
+    some other way that happens to have the name is never replaced."""
+    out = Path(job.output)
+    n = 1
+    while True:
+        path = out.with_name(f"{out.stem}-partial.mp4" if n == 1 else f"{out.stem}-partial-{n}.mp4")
+        if not (path.exists() or path.is_symlink()) or made_by(path, job.output):
+            return path
+        n += 1
+
+
+def made_by(video: Path, output: str | os.PathLike) -> bool:
+    """Whether `video` is a plain file written by a run of the job that writes `output` (its embedded
+    job names that output)."""
+    if video.is_symlink() or not video.is_file():
+        return False
+    try:
+        other = read_job(video)
+    except (OSError, UserError):
+        return False
+    return Path(other.output).absolute() == Path(output).absolute()
+
+
+def fresh_file(path: str | os.PathLike) -> Path:
+    """`path` when nothing is there, else `<stem>-2<suffix>`, `-3`...: the first name that is free."""
+    path = Path(path)
+    n = 1
+    while True:
+        candidate = path if n == 1 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not (candidate.exists() or candidate.is_symlink()):
+            return candidate
         n += 1

@@ -49,7 +49,7 @@ from .sampling.stepcache import require_step_cache
 from .models.policy import plan_job
 from .models.pretrained import VERIFY_HINT
 from .models.safetensors_io import DamagedFile
-from .outputs import check_not_input
+from .outputs import check_not_input, partial_output
 from .plan import Plan, SectionPlan, section_starts
 from .section_sampler import SectionInputs, SectionSampler, StepTimer, section_noise
 from .session import ModelSession
@@ -170,8 +170,7 @@ class _JobRun:
         a, b = self.store.valid_span()
         if b <= a:
             return ev.Cancelled(None, 0, finished)
-        out = Path(self.job.output)
-        partial = out.with_name(out.stem + "-partial.mp4")
+        partial = partial_output(self.job)
         try:
             write_mp4(partial, self.store.iter_frames(a, b), self.store.width, self.store.height,
                       fps=self.job.fps, crf=self.job.crf, metadata=self.job.to_json())

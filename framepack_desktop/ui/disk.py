@@ -16,6 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
+from ..engine.outputs import made_by
+
 PARTIAL = "-partial"
 
 
@@ -48,10 +50,11 @@ def delete_video(video: str | os.PathLike) -> int:
 
 
 def drop_partial(video: str | os.PathLike) -> Path | None:
-    """A job that finished no longer needs the `-partial.mp4` an earlier stop left; returns it if deleted."""
+    """A job that finished no longer needs the `-partial.mp4` an earlier stop left; returns it if deleted.
+    A file of that name that no stop of this job wrote is left alone."""
     video = Path(video)
     partial = video.with_name(f"{video.stem}{PARTIAL}.mp4")
-    if video.stem.endswith(PARTIAL) or not partial.is_file():
+    if video.stem.endswith(PARTIAL) or not made_by(partial, video):
         return None
     partial.unlink()
     return partial

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..engine.choices import SEED_MAX, SEED_MIN
 from ..engine.job import Job
+from ..engine.outputs import fresh_output
 
 
 def unfinished_jobs(outputs_dir: str | Path, queued: list[Job]) -> tuple[list, list]:
@@ -66,21 +67,13 @@ def job_keeping(job: Job, take) -> Job:
     return job_with_take(job, take)
 
 
-def unique_output(folder: Path, stem: str, taken: set[str] = frozenset()) -> Path:
-    output, k = folder / f"{stem}.mp4", 1
-    while output.exists() or output.with_suffix(".job").exists() or str(output) in taken:
-        k += 1
-        output = folder / f"{stem}-{k}.mp4"
-    return output
-
-
 def extension(job: Job, seconds: float, prompt: str | None, taken: set[str] = frozenset()) -> Job:
     """A job that adds `seconds` to `job`'s finished video, beside it as `<name>-ext.mp4`."""
     from ..engine.extend import extend_job, extension_base
 
     source = job.job_dir if job.job_dir.is_dir() else Path(job.output)
     out = Path(job.output)
-    new = extend_job(source, seconds, unique_output(out.parent, f"{out.stem}-ext", taken),
+    new = extend_job(source, seconds, fresh_output(out.parent, f"{out.stem}-ext", taken),
                      prompt=prompt or None)
     extension_base(new)       # fails now, in words, when the old video's latents are gone
     return new
@@ -92,7 +85,7 @@ def clip_continuation(settings: Job, clip: Path, seconds: float, prompt: str, fo
     `folder` as `<clip>-more.mp4`; the prompt defaults to the form's."""
     from ..engine.any_video import video_job
 
-    out = unique_output(folder, f"{clip.stem}-more", taken)
+    out = fresh_output(folder, f"{clip.stem}-more", taken)
     return video_job(settings.replace(
         video=str(clip), image="", end_image=None, seconds=float(seconds), prompt=prompt or settings.prompt,
         output=str(out), section_seeds={}, section_prompts={}, keyframes={}))

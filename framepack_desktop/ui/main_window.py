@@ -36,6 +36,7 @@ from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
 from ..engine.video.mp4 import read_job_metadata
 from ..engine.images import load_image
 from ..engine.jobfile import read_job
+from ..engine.outputs import fresh_output
 from ..settings import AppPaths, HistoryEntry, Settings, load_settings, save_settings
 from . import disk, theme
 from .crash import CrashReporter, setup_logging
@@ -328,11 +329,7 @@ class MainWindow(QMainWindow):
         folder = Path(sb.output_folder or self.settings.output_folder(self.paths))
         stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug(sb.form_values()['prompt'])}"
         taken = {j.output for j in self.controller.queue.jobs} | {getattr(self.controller.queue.running, "output", "")}
-        output, k = folder / f"{stem}.mp4", 1
-        while output.exists() or str(output) in taken:
-            k += 1
-            output = folder / f"{stem}-{k}.mp4"
-        job = self.form_job(str(output)).validate()
+        job = self.form_job(str(fresh_output(folder, stem, taken))).validate()
         Plan.of(job)        # its prompts resolve (a bad timestamp is reported here, not when it runs)
         sb.job_taken()
         return job
@@ -495,12 +492,15 @@ class MainWindow(QMainWindow):
         if self.model.video:
             self.desktop.reveal(self.model.video)
 
-    def export_frame(self, path: str | Path) -> Path:
-        """Save the frame at the playhead as PNG; raises UserError when there is none or it fails."""
+    def export_frame(self, path: str | Path) -> Path | None:
+        """Save the frame at the playhead as PNG; None when the file exists and the user keeps it;
+        raises UserError when there is no frame or it cannot be written."""
         frame = self.stage.current_frame()
         if frame is None:
             raise BadSettings("There is no generated frame at the playhead to export yet.")
         path = Path(path)
+        if (path.exists() or path.is_symlink()) and not self.ask_overwrite(path):
+            return None
         if not to_qimage(frame).save(str(path), "PNG"):
             raise BadSettings(f"Could not write '{path}'. Choose a folder you can write to.")
         return path
@@ -509,12 +509,22 @@ class MainWindow(QMainWindow):
     def export_frame_dialog(self) -> None:
         video = Path(self.model.video or self.form_job().image or "frame")
         suggestion = video.with_name(f"{video.stem}-frame{self.playback.position:05d}.png")
-        path, _ = QFileDialog.getSaveFileName(self, "Export frame", str(suggestion), "PNG image (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export frame", str(suggestion), "PNG image (*.png)",
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
             try:
-                self.status_text.setText(f"Saved {self.export_frame(path)}")
+                saved = self.export_frame(path)
             except UserError as e:
                 self.show_error(str(e))
+                return
+            self.status_text.setText(f"Saved {saved}" if saved else f"Kept {Path(path).name}: nothing was saved")
+
+    def ask_overwrite(self, path: Path) -> bool:
+        """Whether the user agrees to replace the existing file `path`. Tests replace this with an answer."""
+        answer = QMessageBox.question(
+            self, "Replace file", f"'{path.name}' already exists in {path.parent}.\n\nReplace it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     # ----- loading jobs, history -----
     def load_job_file(self, path: str | Path) -> bool:

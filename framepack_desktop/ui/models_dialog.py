@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from ..engine.choices import VARIANTS
 from ..engine.errors import UserError
 from ..engine.models.layout import COMPONENT_NAMES, is_demo, missing_components
+from .wrapped_label import WrappedLabel
 
 DEMO_WARNING = ("Demo models are tiny random weights, made on this computer in a few seconds. "
                 "Videos made with them are noise: they are for trying the app, not for real videos.")
@@ -103,8 +104,7 @@ class ModelsDialog(QDialog):
         self.folder = QLineEdit(current if current and current != "demo" else str(default_folder))
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
-        self.folder_status = QLabel(objectName="Hint")
-        self.folder_status.setWordWrap(True)
+        self.folder_status = WrappedLabel(objectName="Hint")
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         download_text = (f"Downloads {DOWNLOAD_SIZE_TEXT} into the folder below. An interrupted download "
@@ -121,8 +121,7 @@ class ModelsDialog(QDialog):
         self.fp8 = QCheckBox("Transformer in fp8 (half the size, slightly less detail)")
         for box in (self.with_f1, self.fp8):
             box.setEnabled(self.downloader is not None)
-        self.download_status = QLabel(objectName="Hint")
-        self.download_status.setWordWrap(True)
+        self.download_status = WrappedLabel(objectName="Hint")
 
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)

@@ -16,14 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QPoint, Signal, Slot
-from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox, QWidget
 
 from ..engine.errors import UserError
+from ..engine.inputs import PinnedImageProblem, file_sha256, pin_inputs
 from ..engine.job import Job
 from . import job_actions
 from .background import Tasks
 from .extend_dialog import ExtendDialog
 from .generation import GenerationController
+from .image_drop import IMAGE_SUFFIXES
 from .playback import Playback
 from .timeline_model import CANCELLED, FINISHED, TimelineModel
 
@@ -93,9 +95,47 @@ class NeverLoseWork(QObject):
     def _run_now(self, job: Job, message: str) -> None:
         if not self.models_ready():
             return
+        job = self._with_images_found(job)
+        if job is None:
+            return
         self.runStarting.emit()
         self.generation.generate(job)
         self.statusChanged.emit(message)
+
+    def _with_images_found(self, job: Job) -> Job | None:
+        """`job` with its input images where they are now: when one is gone or changed since the job
+        started, the user is asked for the file. The same picture keeps every saved section; another
+        one is sampled anew (as `resume --image` does), the saved sections staying as takes. None
+        when they choose no file, after saying why the job cannot go on."""
+        while True:
+            try:
+                pin_inputs(job)
+                return job
+            except PinnedImageProblem as e:
+                recorded = getattr(job, f"{e.field}_sha256")
+                chosen = self.ask_image_file(str(e), getattr(job, e.field))
+                if not chosen:
+                    self.errorRaised.emit(str(e))
+                    return None
+                job = job.replace(**{e.field: str(Path(chosen).absolute())})
+                if Path(chosen).is_file() and file_sha256(chosen) != recorded:
+                    self.statusChanged.emit(f"{Path(chosen).name} is another picture than this job started from: "
+                                            "every section is sampled again (the saved ones stay as takes).")
+
+    def ask_image_file(self, problem: str, old_path: str) -> str | None:
+        """Where an input image of a job is now, or None. Tests replace this with an answer."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Input image not found", problem,
+                          QMessageBox.StandardButton.Cancel, self.parent_widget)
+        choose = box.addButton("Choose the file…", QMessageBox.ButtonRole.AcceptRole)
+        box.exec()
+        clicked = box.clickedButton()
+        box.deleteLater()
+        if clicked is not choose:
+            return None
+        start = Path(old_path).parent if Path(old_path).parent.is_dir() else Path.home()
+        path, _ = QFileDialog.getOpenFileName(self.parent_widget, "Where is this job's image now?", str(start),
+                                              f"Images ({' '.join('*' + s for s in sorted(IMAGE_SUFFIXES))})")
+        return path or None
 
     # ----- takes -----
     def refresh_takes(self) -> None:

@@ -8,12 +8,16 @@ or a card saying when that part of the video will be made.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPaintEvent, QPixmap
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QActionGroup, QColor, QContextMenuEvent, QFont, QFontMetricsF, QImage, QMouseEvent, QPainter, QPainterPath,
+    QPaintEvent, QPixmap,
+)
+from PySide6.QtWidgets import QMenu, QSizePolicy, QWidget
 
 from . import theme
 from .frame_cache import FrameCache
+from .player_zoom import ACTUAL, FIT, Zoom
 from .theme import ON_STAGE_DIM, ON_STAGE_TEXT, STAGE_CARD
 from .qimage import to_qimage
 from .timeline_model import DONE, FAILED, PLANNED, SAMPLING, STOPPED, TimelineModel
@@ -41,6 +45,8 @@ class PlayerView(QWidget):
         self._scaled: QPixmap | None = None
         self._chip_pixmap: QPixmap | None = None
         self._chip_key: tuple | None = None
+        self.zoom = Zoom()
+        self._drag_from: QPointF | None = None
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(320, 200)
         self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -88,16 +94,61 @@ class PlayerView(QWidget):
             self._chip(p, DEMO_TEXT)
 
     def _paint_frame(self, p: QPainter, frame: np.ndarray) -> None:
-        """The frame, scaled smoothly once per frame and size; repaints blit the cached pixmap."""
-        target = self._target(frame.shape[1], frame.shape[0]).toAlignedRect()
+        """The frame, scaled smoothly once per frame and size (or at 1:1, unscaled); repaints blit
+        the cached pixmap."""
         dpr = self.devicePixelRatioF()
-        device_size = target.size() * dpr
+        if self.zoom.mode == ACTUAL:
+            target = self.zoom.actual_rect(QRectF(self.rect()), frame.shape[1], frame.shape[0], dpr).toAlignedRect()
+        else:
+            target = self._target(frame.shape[1], frame.shape[0]).toAlignedRect()
+        device_size = QSize(frame.shape[1], frame.shape[0]) if self.zoom.mode == ACTUAL else target.size() * dpr
         if frame is not self._array or self._scaled is None or self._scaled.size() != device_size:
             image = to_qimage(frame).scaled(device_size, Qt.AspectRatioMode.IgnoreAspectRatio,
                                             Qt.TransformationMode.SmoothTransformation)
             self._array, self._scaled = frame, QPixmap.fromImage(image)
             self._scaled.setDevicePixelRatio(dpr)
         p.drawPixmap(target.topLeft(), self._scaled)
+
+    # ----- zoom: Fit or 1:1, from the right-click menu; dragging pans at 1:1 -----
+    def set_zoom(self, mode: str) -> None:
+        self.zoom.set_mode(mode)
+        self.setCursor(Qt.CursorShape.OpenHandCursor if mode == ACTUAL else Qt.CursorShape.ArrowCursor)
+        self.update()
+
+    def zoom_menu(self) -> QMenu:
+        """The right-click menu: Fit to the player, or actual pixels (1:1)."""
+        menu = QMenu(self)
+        group = QActionGroup(menu)
+        for label, mode in (("Fit to the player", FIT), ("Actual pixels (1:1) — drag to pan", ACTUAL)):
+            action = menu.addAction(label, lambda m=mode: self.set_zoom(m))
+            action.setCheckable(True)
+            action.setChecked(self.zoom.mode == mode)
+            group.addAction(action)
+        return menu
+
+    def contextMenuEvent(self, e: QContextMenuEvent) -> None:
+        menu = self.zoom_menu()
+        menu.aboutToHide.connect(menu.deleteLater)
+        menu.popup(e.globalPos())
+
+    def mousePressEvent(self, e: QMouseEvent) -> None:
+        if self.zoom.mode == ACTUAL and e.button() == Qt.MouseButton.LeftButton:
+            self._drag_from = e.position()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        super().mousePressEvent(e)
+
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:
+        if self._drag_from is not None:
+            self.zoom.drag(e.position() - self._drag_from)
+            self._drag_from = e.position()
+            self.update()
+        super().mouseMoveEvent(e)
+
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:
+        if self._drag_from is not None:
+            self._drag_from = None
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+        super().mouseReleaseEvent(e)
 
     def _target(self, w: int, h: int) -> QRectF:
         margin = 12
