@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from pathlib import Path
 
 from .hashing import file_sha256
 from .job import CHANGES, DIGEST, FRAMES, LATENTS, NEITHER, Job
