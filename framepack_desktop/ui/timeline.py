@@ -186,14 +186,16 @@ class TimelineView(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "The timeline appears when an image and a prompt are set.")
             return
         self._paint_ruler(p, rows["ruler"])
-        if self.model.origin:  # a text-only video or a continued clip says so where its frames begin
-            p.setPen(pal.color("text_dim"))
-            p.drawText(rows["ruler"], Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, self.model.origin)
         for s in self.model.sections:
             self._paint_block(p, rows["blocks"], s)
         self.markers.paint(p, self.model.keyframes, self._x_of_seconds, rows["blocks"])
         self._paint_ready(p, rows["ready"])
         self._paint_thumbs(p, rows["thumbs"])
+        if self.model.origin and not self.model.thumbnails:  # a text-only video or a continued clip says
+            # so in the film strip's row until there are pictures (then section 1's tooltip says it)
+            p.setPen(pal.color("text_dim"))
+            p.drawText(rows["thumbs"].adjusted(8, 4, -8, -4), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                       self.model.origin)
         self._paint_playhead(p, rows)
 
     def _paint_ruler(self, p: QPainter, r: QRectF) -> None:
