@@ -1,0 +1,48 @@
+"""Any video read by frame index for the player: every index, in any order, is the decoded frame."""
+import random
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from post_clips import decode, moving_square, square_frame
+
+from framepack_desktop.engine.video.mp4 import BadVideo
+from framepack_desktop.engine.video.seekable import DECODE_AHEAD, SeekableVideo
+
+
+def short_gop_clip(path, n):
+    """Keyframes every 10 frames and B-frames, so seeking lands between keyframes and reorders."""
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(24), options={"g": "10", "bf": "2", "crf": "0"})
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv444p"
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(square_frame(2 * i, i % 60), format="rgb24").reformat(format="yuv444p")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_every_frame_in_random_order_equals_the_decoded_one(tmp_path):
+    n = 2 * DECODE_AHEAD + 30          # long enough that jumps seek rather than decode through
+    path = short_gop_clip(tmp_path / "gop.mp4", n)
+    decoded = decode(path)
+    video = SeekableVideo(path)
+    assert (video.frames, video.width, video.height, video.fps) == (n, 160, 96, 24)
+    order = list(range(n))
+    random.Random(3).shuffle(order)
+    for i in order[:40] + [n - 1, 0, 1, 2, n - 2]:
+        assert np.array_equal(video.read(i), decoded[i]), i
+    video.close()
+
+
+def test_outside_the_video_and_not_a_video(tmp_path):
+    video = SeekableVideo(moving_square(tmp_path / "clip.mp4", n=3))
+    with pytest.raises(IndexError):
+        video.read(3)
+    video.close()
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all")
+    with pytest.raises(BadVideo):
+        SeekableVideo(bad)
