@@ -53,9 +53,17 @@ class RemoteFile:
     size: int
     sha256: str | None         # LFS checksum, None for small files kept in git
     git_oid: str | None        # git blob id (SHA-1 of "blob <size>\0" + content)
+    target: str | None = None  # where it goes in the models folder, when not `<repo>/<path>`
 
     def dest(self, models_dir: Path) -> Path:
-        return Path(models_dir) / self.repo_id / self.path
+        return Path(models_dir) / (self.target or f"{self.repo_id}/{self.path}")
+
+    def record_dir(self, models_dir: Path) -> Path:
+        """The folder whose download record lists this file: the repo's, or the target's own."""
+        return self.dest(models_dir).parent if self.target else Path(models_dir) / self.repo_id
+
+    def record_key(self, models_dir: Path) -> str:
+        return self.dest(models_dir).relative_to(self.record_dir(models_dir)).as_posix()
 
 
 @dataclass(frozen=True)
@@ -143,7 +151,15 @@ def download_models(
 ) -> Path:
     """Fetch what `variants` need into `models_dir`; returns the folder. See the module notes."""
     models_dir = Path(models_dir)
-    plan = plan_download(models_dir, tuple(variants), precision, endpoint, token)
+    return fetch_plan(models_dir, plan_download(models_dir, tuple(variants), precision, endpoint, token),
+                      progress, cancel, endpoint, token)
+
+
+def fetch_plan(
+    models_dir: Path, plan: DownloadPlan, progress: Progress | None = None, cancel: threading.Event | None = None,
+    endpoint: str | None = None, token: str | bool | None = None,
+) -> Path:
+    """Fetch the files of a plan, after checking the drive can take them; returns the folder."""
     check_disk(models_dir, plan.remaining)
     done = plan.done
     for remote in plan.files:
@@ -271,10 +287,12 @@ def read_record(repo_folder: Path) -> dict:
 def _record(models_dir: Path, remote: RemoteFile, commit: str) -> None:
     from ..atomic import atomic_write_text
 
-    folder = Path(models_dir) / remote.repo_id
+    folder = remote.record_dir(models_dir)
     data = read_record(folder)
     data["repo"], data["commit"] = remote.repo_id, commit
-    data.setdefault("files", {})[remote.path] = {"size": remote.size, "sha256": remote.sha256, "git_oid": remote.git_oid}
+    data.setdefault("files", {})[remote.record_key(models_dir)] = {
+        "size": remote.size, "sha256": remote.sha256, "git_oid": remote.git_oid,
+        **({"repo": remote.repo_id, "commit": commit, "path": remote.path} if remote.target else {})}
     atomic_write_text(folder / RECORD, json.dumps(data, indent=2, sort_keys=True))
 
 
@@ -282,7 +300,7 @@ def _complete(models_dir: Path, remote: RemoteFile) -> bool:
     dest = remote.dest(models_dir)
     if not dest.is_file() or dest.stat().st_size != remote.size:
         return False
-    recorded = read_record(Path(models_dir) / remote.repo_id).get("files", {}).get(remote.path, {})
+    recorded = read_record(remote.record_dir(models_dir)).get("files", {}).get(remote.record_key(models_dir), {})
     return not remote.sha256 or recorded.get("sha256") == remote.sha256
 
 
