@@ -120,3 +120,26 @@ def test_the_command(hub, monkeypatch, tmp_path, capsys):
     assert main(["models", "download", "--finishing", "--models", str(target)]) == 0
     assert (target / "rife/flownet.pkl").is_file() and not (target / "lllyasviel").exists()
     assert str(target / "upscale_models/RealESRGAN_x4plus.pth") in capsys.readouterr().err
+
+
+def test_the_models_window_lists_them_and_fetches_them(qtbot, hub, monkeypatch, tmp_path):
+    from framepack_desktop.ui.background import Tasks
+    from framepack_desktop.ui.models_window import ModelsWindow
+
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    target = tmp_path / "models"
+    target.mkdir()
+    window = ModelsWindow(str(target), Tasks())
+    qtbot.addWidget(window)
+    finishing = lambda: {r[0]: r[1] for r in window.rows() if r[0].endswith("(Finish)")}  # noqa: E731
+    assert finishing() == {"RIFE 4.6 (Finish)": "optional, not downloaded",
+                           "Real-ESRGAN ×2 (Finish)": "optional, not downloaded",
+                           "Real-ESRGAN ×4 (Finish)": "optional, not downloaded"}
+    window.get_finishing.click()
+    qtbot.waitUntil(lambda: window.status.text().startswith("Finishing models ready"), timeout=30_000)
+    assert set(finishing().values()) == {"installed"} and (target / "rife/flownet.pkl").is_file()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (target / "upscale_models/RealESRGAN_x4plus.pth").unlink()
+    window.get_finishing.click()
+    qtbot.waitUntil(lambda: window.get_finishing.isEnabled(), timeout=30_000)
+    assert window.status.text().startswith("Downloads are switched off")

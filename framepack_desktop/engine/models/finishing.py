@@ -69,7 +69,7 @@ def plan_finishing(models_dir: Path, endpoint: str | None = None, token: str | b
                    files: tuple[FinishingFile, ...] = FINISHING_FILES) -> DownloadPlan:
     """What of the finishing models is still to fetch; the user's own files are skipped."""
     models_dir = Path(models_dir)
-    wanted = [f for f in files if not _users_own(models_dir, f)]
+    wanted = [f for f in files if not users_own(models_dir, f)]
     skipped = tuple(f"{f.label} (your own {f.final()})" for f in files if f not in wanted)
     todo: list[RemoteFile] = []
     commits: dict[str, str] = {}
@@ -99,7 +99,7 @@ def download_finishing(
     fetch_plan(models_dir, plan_finishing(models_dir, endpoint, token, files), progress, cancel, endpoint, token)
     placed = []
     for f in files:
-        if _users_own(models_dir, f):
+        if users_own(models_dir, f):
             continue
         if f.member is not None:
             _unpack(models_dir, f)
@@ -107,7 +107,7 @@ def download_finishing(
     return placed
 
 
-def _users_own(models_dir: Path, f: FinishingFile) -> bool:
+def users_own(models_dir: Path, f: FinishingFile) -> bool:
     """A file at the final place that no download of ours recorded: the user put it there."""
     final = models_dir / f.final()
     return final.is_file() and final.name not in read_record(final.parent).get("files", {})
