@@ -46,3 +46,18 @@ def test_outside_the_video_and_not_a_video(tmp_path):
     bad.write_bytes(b"not a video at all")
     with pytest.raises(BadVideo):
         SeekableVideo(bad)
+
+
+def test_the_player_cache_reads_a_file_through_its_budget_and_a_store_replaces_it(tmp_path):
+    from framepack_desktop.ui.frame_cache import FrameCache
+
+    path = short_gop_clip(tmp_path / "gop.mp4", 30)
+    decoded = decode(path)
+    cache = FrameCache(budget_bytes=3 * decoded[0].nbytes)         # three frames at most
+    cache.attach_video(SeekableVideo(path))
+    for i in (0, 29, 7, 8, 9, 10):
+        assert np.array_equal(cache.get(i), decoded[i])
+    assert cache.nbytes <= 3 * decoded[0].nbytes and 10 in cache and 0 not in cache
+    assert cache.get(30) is None
+    cache.attach(str(tmp_path / "no-store-here"))                     # a generation's store takes over
+    assert cache.get(29) is None

@@ -37,9 +37,7 @@ class FrameCache:
         self._nbytes = 0
         self._close_store()
         self._store_path = None
-        if self._video is not None:
-            self._video.close()
-            self._video = None
+        self._close_video()
 
     def attach(self, frame_store: str) -> None:
         """Use this store for misses. Re-opened on every call: the engine's writes since the
@@ -48,6 +46,7 @@ class FrameCache:
         if path.is_file():
             path = path.parent
         self._close_store()
+        self._close_video()
         self._store_path = path
 
     def attach_video(self, video: SeekableVideo) -> None:
@@ -119,3 +118,8 @@ class FrameCache:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    def _close_video(self) -> None:
+        if self._video is not None:
+            self._video.close()
+            self._video = None

@@ -130,13 +130,13 @@ def plan_download(
         todo = [p for p in patterns if not any(r == repo_id and _covers(s, p) for r, s in skip)]
         if not todo:
             continue
-        commit = _commit(repo_id, todo, endpoint, token)
+        commit = hub_commit(repo_id, todo, endpoint, token)
         commits[repo_id] = commit
-        for remote in _list(repo_id, commit, endpoint, token):
-            if any(fnmatch.fnmatch(remote.path, p) for p in todo) and not _complete(models_dir, remote):
+        for remote in hub_files(repo_id, commit, endpoint, token):
+            if any(fnmatch.fnmatch(remote.path, p) for p in todo) and not is_complete(models_dir, remote):
                 files.append(remote)
     total = sum(f.size for f in files)
-    done = sum(_part(f.dest(models_dir)).stat().st_size for f in files if _part(f.dest(models_dir)).is_file())
+    done = sum(part_path(f.dest(models_dir)).stat().st_size for f in files if part_path(f.dest(models_dir)).is_file())
     return DownloadPlan(tuple(files), commits, total, done, tuple(words))
 
 
@@ -203,7 +203,7 @@ def fetch(
     from huggingface_hub.utils import build_hf_headers
 
     dest = remote.dest(models_dir)
-    part = _part(dest)
+    part = part_path(dest)
     part.parent.mkdir(parents=True, exist_ok=True)
     url = hf_hub_url(remote.repo_id, remote.path, revision=commit, endpoint=endpoint)
     resume = part.stat().st_size if part.is_file() else 0
@@ -296,7 +296,7 @@ def _record(models_dir: Path, remote: RemoteFile, commit: str) -> None:
     atomic_write_text(folder / RECORD, json.dumps(data, indent=2, sort_keys=True))
 
 
-def _complete(models_dir: Path, remote: RemoteFile) -> bool:
+def is_complete(models_dir: Path, remote: RemoteFile) -> bool:
     dest = remote.dest(models_dir)
     if not dest.is_file() or dest.stat().st_size != remote.size:
         return False
@@ -304,12 +304,12 @@ def _complete(models_dir: Path, remote: RemoteFile) -> bool:
     return not remote.sha256 or recorded.get("sha256") == remote.sha256
 
 
-def _part(dest: Path) -> Path:
+def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + PART)
 
 
 def _part_size(dest: Path) -> int:
-    part = _part(dest)
+    part = part_path(dest)
     return part.stat().st_size if part.is_file() else 0
 
 
@@ -317,7 +317,7 @@ def _covers(skip_pattern: str, pattern: str) -> bool:
     return skip_pattern == "*" or pattern == skip_pattern or fnmatch.fnmatch(pattern, skip_pattern)
 
 
-def _commit(repo_id: str, patterns: list[str], endpoint: str | None, token) -> str:
+def hub_commit(repo_id: str, patterns: list[str], endpoint: str | None, token) -> str:
     """The commit `main` points to, asked once without retries so that offline fails fast."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import HfHubHTTPError
@@ -337,7 +337,7 @@ def _commit(repo_id: str, patterns: list[str], endpoint: str | None, token) -> s
     return meta.commit_hash
 
 
-def _list(repo_id: str, commit: str, endpoint: str | None, token) -> list[RemoteFile]:
+def hub_files(repo_id: str, commit: str, endpoint: str | None, token) -> list[RemoteFile]:
     from huggingface_hub import HfApi
     from huggingface_hub.hf_api import RepoFile
 

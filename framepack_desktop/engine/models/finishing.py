@@ -20,23 +20,26 @@ A file the user already put at a target (no download record for it) is theirs an
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import threading
 import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..atomic import atomic_write_text
 from ..post.files import RIFE_FILE, UPSCALE_DIR
 from .download import (
+    RECORD,
     DownloadPlan,
     Progress,
     RemoteFile,
-    _commit,
-    _complete,
-    _list,
-    _part,
     fetch_plan,
     file_sha256,
+    hub_commit,
+    hub_files,
+    is_complete,
+    part_path,
     read_record,
 )
 from .errors import DownloadFailed
@@ -75,17 +78,17 @@ def plan_finishing(models_dir: Path, endpoint: str | None = None, token: str | b
     commits: dict[str, str] = {}
     for repo_id in dict.fromkeys(f.repo_id for f in wanted):
         mine = [f for f in wanted if f.repo_id == repo_id]
-        commits[repo_id] = _commit(repo_id, [f.path for f in mine], endpoint, token)
-        listed = {r.path: r for r in _list(repo_id, commits[repo_id], endpoint, token)}
+        commits[repo_id] = hub_commit(repo_id, [f.path for f in mine], endpoint, token)
+        listed = {r.path: r for r in hub_files(repo_id, commits[repo_id], endpoint, token)}
         for f in mine:
             if f.path not in listed:
                 raise DownloadFailed(f"{repo_id} no longer has {f.path}. Put the file at <models>/{f.final()} "
                                      "yourself (see the README, Finish the video).")
             remote = replace(listed[f.path], target=f.target)
-            if not _complete(models_dir, remote):
+            if not is_complete(models_dir, remote):
                 todo.append(remote)
     total = sum(f.size for f in todo)
-    done = sum(_part(f.dest(models_dir)).stat().st_size for f in todo if _part(f.dest(models_dir)).is_file())
+    done = sum(part_path(f.dest(models_dir)).stat().st_size for f in todo if part_path(f.dest(models_dir)).is_file())
     return DownloadPlan(tuple(todo), commits, total, done, skipped)
 
 
@@ -126,7 +129,7 @@ def _unpack(models_dir: Path, f: FinishingFile) -> Path:
             if len(names) != 1:
                 raise DownloadFailed(f"{archive} holds {len(names)} files named {f.member}, not one. Put the "
                                      f"model at {final} yourself (see the README, Finish the video).")
-            part = _part(final)
+            part = part_path(final)
             with z.open(names[0]) as src, open(part, "wb") as out:
                 while chunk := src.read(1024 * 1024):
                     out.write(chunk)
@@ -138,11 +141,6 @@ def _unpack(models_dir: Path, f: FinishingFile) -> Path:
 
 
 def _record_unpacked(final: Path, archive: Path, archive_sha: str | None) -> None:
-    import json
-
-    from ..atomic import atomic_write_text
-    from .download import RECORD
-
     data = read_record(final.parent)
     data.setdefault("files", {})[final.name] = {
         "size": final.stat().st_size, "sha256": file_sha256(final), "git_oid": None,
