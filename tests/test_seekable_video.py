@@ -61,3 +61,20 @@ def test_the_player_cache_reads_a_file_through_its_budget_and_a_store_replaces_i
     assert cache.get(30) is None
     cache.attach(str(tmp_path / "no-store-here"))                     # a generation's store takes over
     assert cache.get(29) is None
+
+
+@pytest.mark.parametrize("fmt, ext", [("gif", "gif"), ("webm", "webm")])
+def test_finish_results_in_other_formats_read_by_index(tmp_path, fmt, ext):
+    """GIF delays are rounded to 1/100 s (30 fps reads back as 33.3), so its frames are counted."""
+    from framepack_desktop.app import main
+
+    out = tmp_path / f"out.{ext}"
+    assert main(["post", str(moving_square(tmp_path / "clip.mp4", n=40, step=2)), "--out", str(out),
+                 "--format", fmt]) == 0
+    decoded = decode(out)
+    video = SeekableVideo(out)
+    order = list(range(len(decoded)))
+    random.Random(1).shuffle(order)
+    assert video.frames == len(decoded) == 40
+    assert [i for i in order + [39, 0, 38] if not np.array_equal(video.read(i), decoded[i])] == []
+    video.close()

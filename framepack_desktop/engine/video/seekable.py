@@ -7,7 +7,9 @@ to the keyframe before `i` and decodes up to it. It holds no frames itself (the 
 cache does), so memory does not grow with the length of the video.
 
 Frame `i` is the i-th frame in presentation order, the same count PyAV's decode gives, so a frame
-shown here equals the one any decoder of the file yields at that position.
+shown here equals the one any decoder of the file yields at that position. GIF frames may only
+paint what changed and their delays are rounded to 1/100 s (so times do not give indices), so
+there a jump back decodes from the first frame, counting.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ class SeekableVideo:
         self._container = av.open(str(self.path))
         self._stream = self._container.streams.video[0]
         self._start = self._stream.start_time or 0
+        self._from_top = self._container.format.name == "gif"
         self._tick = Fraction(self._stream.time_base) * self.fps    # frames per pts unit
         self._decoder: Iterator | None = None
         self._next = 0                  # the index the open decoder yields next
@@ -65,12 +68,12 @@ class SeekableVideo:
         self._container.close()
 
     def _seek(self, index: int) -> None:
-        target = self._start + round(index / self._tick)
+        target = self._start + (0 if self._from_top else round(index / self._tick))
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
         self._decoder = self._container.decode(self._stream)
         self._next = -1                 # unknown until the first frame after the seek
 
     def _index_of(self, frame: av.VideoFrame) -> int:
-        if frame.pts is None:
+        if self._from_top or frame.pts is None:     # GIF delays are rounded to 1/100 s: count frames instead
             return max(self._next, 0)
         return round((frame.pts - self._start) * self._tick)
