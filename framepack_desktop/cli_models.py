@@ -1,7 +1,7 @@
 """`framepack-desktop models list | download | verify | demo`: the model store from the command line.
 
     models list     [--models DIR] [--variant original|f1|all]
-    models download [--models DIR] [--variant original|f1|all] [--precision bf16|fp8]
+    models download [--models DIR] [--variant original|f1|all] [--precision bf16|fp8] [--finishing]
     models verify   [--models DIR] [--variant original|f1|all] [--hashes]
     models demo     [DIR]
     models calibrate-magcache [--models DIR] [--variant original|f1|all] [--image PNG] [--prompt TEXT]
@@ -43,6 +43,8 @@ def add_models_commands(subparsers) -> argparse.ArgumentParser:
     common(d, "original")
     d.add_argument("--precision", choices=("bf16", "fp8"), default="bf16",
                    help="bf16: the public diffusers repos (25.7 GB transformer); fp8: a community fp8 export (16.3 GB)")
+    d.add_argument("--finishing", action="store_true",
+                   help="instead, fetch only the optional finishing models: RIFE 4.6 and Real-ESRGAN x2/x4 (~150 MB)")
     v = sub.add_parser("verify", help="find missing, cut-off or damaged files")
     common(v, "all")
     v.add_argument("--hashes", action="store_true", help="also recompute the download checksums (slow)")
@@ -80,7 +82,7 @@ def run_models_command(args: argparse.Namespace) -> int:
         if args.models_command == "verify":
             return _verify(folder, variants, args.hashes)
         if args.models_command == "download":
-            return _download(folder, variants, args.precision)
+            return _download(folder, variants, args.precision, args.finishing)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_FAILED
@@ -152,10 +154,11 @@ def _verify(folder: Path, variants: tuple[str, ...], hashes: bool) -> int:
     return EXIT_OK
 
 
-def _download(folder: Path, variants: tuple[str, ...], precision: str) -> int:
+def _download(folder: Path, variants: tuple[str, ...], precision: str, finishing: bool = False) -> int:
     import os
 
     from .engine.models.download import download_models
+    from .engine.models.finishing import download_finishing
     from .engine.models.errors import DownloadCancelled
 
     cancel = threading.Event()
@@ -178,8 +181,12 @@ def _download(folder: Path, variants: tuple[str, ...], precision: str) -> int:
 
     previous = signal.signal(signal.SIGINT, on_interrupt) if threading.current_thread() is threading.main_thread() else None
     try:
-        download_models(folder, variants, precision, progress=progress, cancel=cancel,
-                        endpoint=os.environ.get("HF_ENDPOINT") or None)
+        endpoint = os.environ.get("HF_ENDPOINT") or None
+        if finishing:
+            placed = download_finishing(folder, progress=progress, cancel=cancel, endpoint=endpoint)
+            print("\n" + "\n".join(f"  {p}" for p in placed), file=sys.stderr)
+        else:
+            download_models(folder, variants, precision, progress=progress, cancel=cancel, endpoint=endpoint)
     except DownloadCancelled as e:
         print(f"\n{e}", file=sys.stderr)
         return EXIT_CANCELLED

@@ -1,6 +1,7 @@
 """The window's Finish panel: one step run from its widgets, a before/after preview, History, cancel."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 from post_clips import decode, moving_square, square_centre
 
@@ -102,6 +103,35 @@ def test_the_window_finishes_its_current_video_and_opens_the_result(qtbot, tmp_p
     choose(w.finish_panel.loop, "pingpong")
     with qtbot.waitSignal(w.finish_panel.resultReady, timeout=60000):
         w.finish_panel.finish_button.click()
-    assert w.desktop.opened == [str(tmp_path / "clip-finished.mp4")]
-    assert len(decode(tmp_path / "clip-finished.mp4")) == 6
+    result = tmp_path / "clip-finished.mp4"
+    decoded = decode(result)
+    assert len(decoded) == 6
+    assert w.desktop.opened == []                                   # in the app's player, not the system's
+    assert w.model.video == str(result) and w.model.num_frames == 6 and w.model.sections == []
+    assert w.playback.num_frames == 6 and w.model.is_ready(5) and not w.model.is_ready(6)
+    w.user_seek(4)                                                  # pingpong: frame 4 is source frame 2
+    assert np.array_equal(w.stage.current_frame(), decoded[4])
+    assert not np.array_equal(decoded[4], decoded[3])
     assert "from clip.mp4" in w.history_panel.list.item(0).text()
+
+
+@pytest.mark.slow
+def test_history_plays_a_plain_file_in_the_player_and_a_frame_folder_in_the_system(qtbot, tmp_path):
+    from desktop_recorder import Recorder
+
+    from framepack_desktop.settings import Settings, load_settings, save_settings
+    from framepack_desktop.ui.main_window import MainWindow
+
+    paths = AppPaths.under(tmp_path / "home").ensure()
+    save_settings(paths, Settings(models_dir="demo"))
+    w = MainWindow(paths, load_settings(paths), desktop=Recorder())
+    qtbot.addWidget(w)
+    src = moving_square(tmp_path / "clip.mp4", n=7)
+    w.view_history(HistoryEntry(video=str(src), job_json="", thumbnail="", num_frames=7, seconds=1.0))
+    assert w.desktop.opened == [] and w.model.num_frames == 7 and w.model.job is None
+    w.user_seek(5)
+    assert np.array_equal(w.stage.current_frame(), decode(src)[5])
+    frames = tmp_path / "clip-frames"
+    frames.mkdir()
+    w.show_file(str(frames))
+    assert w.desktop.opened == [str(frames)] and w.model.video == str(src)

@@ -219,7 +219,8 @@ def test_the_queue_runs_by_itself_pauses_and_its_rows_have_a_menu(window, qtbot,
     assert Path(first_video).is_file() and any((first_dir / "sections").iterdir())
     assert (Path(second_video).with_name(Path(second_video).stem + ".job") / "frames").is_dir()
     w.view_history(next(h for h in w.controller.history.entries if h.video == first_video))
-    assert "dropped to keep the disk budget" in w.stage.banner.message
+    assert "dropped to keep the disk budget" in w.status_text.text()       # it plays from its MP4 instead
+    assert w.model.video == first_video and w.stage.current_frame() is not None and not w.desktop.opened[1:]
 
 
 def test_after_a_killed_process_the_form_is_back_and_the_job_is_offered_with_its_sections(

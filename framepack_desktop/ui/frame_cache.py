@@ -1,7 +1,10 @@
 """Frames for the player, loaded on demand with a bounded cache, so a long video never fills RAM.
 
 The newest decoded section arrives in memory with its event and goes into the cache; anything
-else is read from the job's disk frame store when the playhead reaches it. The cache holds at
+else is read from the job's disk frame store when the playhead reaches it. A video with no frame
+store (a finished copy, another program's file) is decoded from the file instead, by index
+(`engine.video.seekable`), through the same cache; like the store, it is read on the GUI thread,
+one frame per paint. The cache holds at
 most `budget_bytes` of frames and forgets the least recently shown first. Thumbnails for the
 strip are kept apart (they are tiny) so scrolling the timeline never evicts them.
 """
@@ -13,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.video.framestore import FrameNotWritten, FrameStore, FrameStoreCorrupt
+from ..engine.video.seekable import SeekableVideo
 
 DEFAULT_BUDGET = 256 * 1024 ** 2
 
@@ -24,6 +28,7 @@ class FrameCache:
         self._nbytes = 0
         self._store: FrameStore | None = None
         self._store_path: Path | None = None
+        self._video: SeekableVideo | None = None
         self.disk_reads = 0
 
     # ----- feeding -----
@@ -32,6 +37,7 @@ class FrameCache:
         self._nbytes = 0
         self._close_store()
         self._store_path = None
+        self._close_video()
 
     def attach(self, frame_store: str) -> None:
         """Use this store for misses. Re-opened on every call: the engine's writes since the
@@ -40,7 +46,13 @@ class FrameCache:
         if path.is_file():
             path = path.parent
         self._close_store()
+        self._close_video()
         self._store_path = path
+
+    def attach_video(self, video: SeekableVideo) -> None:
+        """Decode misses from this video file (which the cache closes on `clear`)."""
+        self.clear()
+        self._video = video
 
     def put(self, start_frame: int, frames: np.ndarray) -> None:
         """Frames that just arrived replace whatever was cached at those positions."""
@@ -54,6 +66,8 @@ class FrameCache:
         if frame is not None:
             self._frames.move_to_end(index)
             return frame
+        if self._video is not None:
+            return self._from_video(index)
         store = self._open_store()
         if store is None or not store.is_valid(index):
             return None
@@ -83,6 +97,15 @@ class FrameCache:
             _, evicted = self._frames.popitem(last=False)
             self._nbytes -= evicted.nbytes
 
+    def _from_video(self, index: int) -> np.ndarray | None:
+        try:
+            frame = self._video.read(index)
+        except IndexError:
+            return None
+        self.disk_reads += 1
+        self._insert(index, frame)
+        return frame
+
     def _open_store(self) -> FrameStore | None:
         if self._store is None and self._store_path is not None:
             try:
@@ -95,3 +118,8 @@ class FrameCache:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    def _close_video(self) -> None:
+        if self._video is not None:
+            self._video.close()
+            self._video = None

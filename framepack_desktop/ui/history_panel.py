@@ -78,12 +78,8 @@ class HistoryPanel(QWidget):
         return None if item is None else item.data(Qt.ItemDataRole.UserRole)
 
     def _view(self, item: QListWidgetItem) -> None:
-        """A generation plays in the window; a finished copy (no frame store of its own) in the system player."""
-        entry = self._entry(item)
-        if entry.source:
-            self.openRequested.emit(entry.video)
-        else:
-            self.viewRequested.emit(entry)
+        """Every entry plays in the window: a generation from its frame store, a finished copy from its file."""
+        self.viewRequested.emit(self._entry(item))
 
     def _menu(self, pos: QPoint) -> None:
         e = self._entry(self.list.itemAt(pos))

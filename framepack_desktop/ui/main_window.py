@@ -33,7 +33,8 @@ from ..engine.plan import Plan
 from ..engine.sampling.prompts import parse_timed_prompt
 from ..engine.telemetry import TelemetrySampler
 from ..engine.video.framestore import FrameStore, FrameStoreCorrupt
-from ..engine.video.mp4 import read_job_metadata
+from ..engine.video.mp4 import BadVideo, read_job_metadata
+from ..engine.video.seekable import SeekableVideo
 from ..engine.images import load_image
 from ..engine.jobfile import read_job
 from ..engine.outputs import fresh_output
@@ -203,7 +204,7 @@ class MainWindow(QMainWindow):
         self.history_panel.revealRequested.connect(self.desktop.reveal)
         self.history_panel.loadRequested.connect(self.load_job_file)
         self.history_panel.viewRequested.connect(self.view_history)
-        self.finish_panel.resultReady.connect(self.desktop.open)
+        self.finish_panel.resultReady.connect(self.show_file)
         self.history_panel.deleteRequested.connect(self.delete_video)
         QShortcut(QKeySequence.StandardKey.Paste, self, self.paste_image)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.generate)
@@ -527,6 +528,28 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     # ----- loading jobs, history -----
+    @Slot(str)
+    def show_file(self, path: str) -> None:
+        """Play a video file that has no frame store (a Finish result, any MP4) in the player,
+        decoded by index; what PyAV cannot play as one video (a PNG folder) opens in the system."""
+        if self.controller.running:
+            self.desktop.open(path)
+            return
+        try:
+            video = SeekableVideo(path)
+        except (BadVideo, OSError):
+            self.desktop.open(path)
+            return
+        self.controller.frames.attach_video(video)
+        self.model.show_file(path, video.frames, float(video.fps), (video.height, video.width))
+        self.playback.set_fps(float(video.fps))
+        self.playback.set_length(video.frames)
+        self.playback.seek(0)
+        self.work.refresh_takes()
+        self._update_actions()
+        self._update_progress()
+        self.status_text.setText(f"Showing {Path(path).name}")
+
     def load_job_file(self, path: str | Path) -> bool:
         """Fill the form from a video made by this app (its embedded job) or a job JSON."""
         path = Path(path)
@@ -575,11 +598,13 @@ class MainWindow(QMainWindow):
             with FrameStore.open(store_dir) as store:
                 span, size = store.valid_span(), (store.height, store.width)
         except (UserError, OSError, FrameStoreCorrupt, ValueError) as e:
-            if Path(entry.video).is_file() and not disk.frame_store_of(entry.video).exists():
-                self.show_error("This video's frames were dropped to keep the disk budget (File → Frames kept on "
-                                "disk); open it in your video player instead.")
+            if Path(entry.video).is_file():
+                self.show_file(entry.video)     # a finished copy, or frames dropped: the file itself
+                if disk.frame_store_of(entry.video).parent.is_dir():
+                    self.status_text.setText(f"Playing {Path(entry.video).name} from the file: its frames were "
+                                             "dropped to keep the disk budget (File → Frames kept on disk)")
             else:
-                self.show_error(f"This video's working files are gone ({e}); open it in your video player instead.")
+                self.show_error(f"This video's working files are gone ({e}).")
             return
         self.controller.frames.clear()
         self.controller.frames.attach(str(store_dir))

@@ -4,9 +4,12 @@ The first-start dialog (models_dialog.py) is for getting models at all; this win
 looking at them later: each component installed or missing, its size on disk and its kind of
 files (repository safetensors, a single-file checkpoint, GGUF), a Verify that checks sizes and
 downloaded checksums off the GUI thread, Download… (the first-start dialog) and Choose folder….
+The optional finishing models (RIFE, Real-ESRGAN) are listed under the others, with a button that
+fetches them (`engine.models.finishing`, ~150 MB, off the GUI thread).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -16,6 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..engine.choices import VARIANTS
+from ..engine.errors import UserError
+from ..engine.models.finishing import FINISHING_FILES, download_finishing
 from ..engine.models.layout import COMPONENT_NAMES, is_demo, missing_files, transformer_files, weight_files
 from ..engine.models.verify import verify_models
 from .background import Tasks
@@ -38,6 +43,10 @@ def component_rows(models_dir: Path) -> list[tuple[str, str, str, str]]:
                     "safetensors" if files else "configuration")
             state = f"missing {len(missing)} file{'s' if len(missing) != 1 else ''}" if missing else "installed"
             rows.append((label, state, human(size) if size else "—", kind))
+    for f in FINISHING_FILES:
+        path = models_dir / f.final()
+        state = "installed" if path.is_file() else "optional, not downloaded"
+        rows.append((f"{f.label} (Finish)", state, human(path.stat().st_size) if path.is_file() else "—", "torch file"))
     return rows
 
 
@@ -64,12 +73,15 @@ class ModelsWindow(QDialog):
         self.verify.clicked.connect(self.start_verify)
         download = QPushButton("Download…")
         download.clicked.connect(self.downloadRequested)
+        self.get_finishing = QPushButton("Get finishing models")
+        self.get_finishing.setToolTip("Download RIFE and Real-ESRGAN ×2/×4 (about 150 MB) for the Finish tab")
+        self.get_finishing.clicked.connect(self.start_finishing_download)
         choose = QPushButton("Choose folder…")
         choose.clicked.connect(self._choose)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         buttons = QHBoxLayout()
-        for b in (self.verify, download, choose):
+        for b in (self.verify, download, self.get_finishing, choose):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(close)
@@ -87,6 +99,7 @@ class ModelsWindow(QDialog):
         if self.models_dir is None or not self.models_dir.is_dir():
             self.folder.setText("No models folder chosen yet: Download… or Choose folder….")
             self.verify.setEnabled(False)
+            self.get_finishing.setEnabled(False)
             return
         demo = " — demo models: random weights, the videos are noise" if is_demo(self.models_dir) else ""
         self.folder.setText(f"Models folder: {self.models_dir}{demo}")
@@ -96,6 +109,7 @@ class ModelsWindow(QDialog):
             item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.addTopLevelItem(item)
         self.verify.setEnabled(True)
+        self.get_finishing.setEnabled(not is_demo(self.models_dir))
 
     def rows(self) -> list[list[str]]:
         return [[self.table.topLevelItem(k).text(c) for c in range(4)] for k in range(self.table.topLevelItemCount())]
@@ -119,6 +133,24 @@ class ModelsWindow(QDialog):
             raise error
         self.verify.setEnabled(True)
         self.status.setText(f"Could not check the files: {error}")
+
+    def start_finishing_download(self) -> None:
+        self.get_finishing.setEnabled(False)
+        self.status.setText("Downloading the finishing models…")
+        self.tasks.run(download_finishing, self.models_dir, None, None, os.environ.get("HF_ENDPOINT") or None,
+                       returned=self._finishing_done, errored=self._finishing_failed)
+
+    @Slot(object)
+    def _finishing_done(self, placed: list) -> None:
+        self.show_folder(str(self.models_dir))
+        self.status.setText(f"Finishing models ready in {self.models_dir}.")
+
+    @Slot(object)
+    def _finishing_failed(self, error: BaseException) -> None:
+        if not isinstance(error, (UserError, OSError)):
+            raise error
+        self.get_finishing.setEnabled(True)
+        self.status.setText(str(error))
 
     def ask_folder(self) -> str:
         """A models folder picked by the user, or "". Tests replace this with an answer."""

@@ -156,6 +156,16 @@ class TimelineModel:
             s.state = states.get(s.section, PLANNED) if s.section in kept else PLANNED
         self._changed()
 
+    def show_file(self, video: str, num_frames: int, fps: float, size: tuple[int, int]) -> None:
+        """A video with no job or frame store (a finished copy, any MP4): one span, no sections."""
+        self._reset()
+        self.phase, self.video = FINISHED, video
+        self.num_frames, self.fps = num_frames, fps
+        self.ready_start, self.ready_end = 0, num_frames
+        self.height, self.width = size
+        self.status = f"Showing {video}"
+        self._changed()
+
     def begin(self, job: Job, demo: bool) -> None:
         """A job was handed to the worker; its JobStarted will follow."""
         prompts = [s.prompt for s in self.sections] if self.job == job and self.sections else [job.prompt] * job.num_sections

@@ -54,9 +54,17 @@ class RemoteFile:
     size: int
     sha256: str | None         # LFS checksum, None for small files kept in git
     git_oid: str | None        # git blob id (SHA-1 of "blob <size>\0" + content)
+    target: str | None = None  # where it goes in the models folder, when not `<repo>/<path>`
 
     def dest(self, models_dir: Path) -> Path:
-        return Path(models_dir) / self.repo_id / self.path
+        return Path(models_dir) / (self.target or f"{self.repo_id}/{self.path}")
+
+    def record_dir(self, models_dir: Path) -> Path:
+        """The folder whose download record lists this file: the repo's, or the target's own."""
+        return self.dest(models_dir).parent if self.target else Path(models_dir) / self.repo_id
+
+    def record_key(self, models_dir: Path) -> str:
+        return self.dest(models_dir).relative_to(self.record_dir(models_dir)).as_posix()
 
 
 @dataclass(frozen=True)
@@ -123,13 +131,13 @@ def plan_download(
         todo = [p for p in patterns if not any(r == repo_id and _covers(s, p) for r, s in skip)]
         if not todo:
             continue
-        commit = _commit(repo_id, todo, endpoint, token)
+        commit = hub_commit(repo_id, todo, endpoint, token)
         commits[repo_id] = commit
-        for remote in _list(repo_id, commit, endpoint, token):
-            if any(fnmatch.fnmatch(remote.path, p) for p in todo) and not _complete(models_dir, remote):
+        for remote in hub_files(repo_id, commit, endpoint, token):
+            if any(fnmatch.fnmatch(remote.path, p) for p in todo) and not is_complete(models_dir, remote):
                 files.append(remote)
     total = sum(f.size for f in files)
-    done = sum(_part(f.dest(models_dir)).stat().st_size for f in files if _part(f.dest(models_dir)).is_file())
+    done = sum(part_path(f.dest(models_dir)).stat().st_size for f in files if part_path(f.dest(models_dir)).is_file())
     return DownloadPlan(tuple(files), commits, total, done, tuple(words))
 
 
@@ -144,7 +152,15 @@ def download_models(
 ) -> Path:
     """Fetch what `variants` need into `models_dir`; returns the folder. See the module notes."""
     models_dir = Path(models_dir)
-    plan = plan_download(models_dir, tuple(variants), precision, endpoint, token)
+    return fetch_plan(models_dir, plan_download(models_dir, tuple(variants), precision, endpoint, token),
+                      progress, cancel, endpoint, token)
+
+
+def fetch_plan(
+    models_dir: Path, plan: DownloadPlan, progress: Progress | None = None, cancel: threading.Event | None = None,
+    endpoint: str | None = None, token: str | bool | None = None,
+) -> Path:
+    """Fetch the files of a plan, after checking the drive can take them; returns the folder."""
     check_disk(models_dir, plan.remaining)
     done = plan.done
     for remote in plan.files:
@@ -188,7 +204,7 @@ def fetch(
     from huggingface_hub.utils import build_hf_headers
 
     dest = remote.dest(models_dir)
-    part = _part(dest)
+    part = part_path(dest)
     part.parent.mkdir(parents=True, exist_ok=True)
     url = hf_hub_url(remote.repo_id, remote.path, revision=commit, endpoint=endpoint)
     resume = part.stat().st_size if part.is_file() else 0
@@ -264,27 +280,29 @@ def read_record(repo_folder: Path) -> dict:
 def _record(models_dir: Path, remote: RemoteFile, commit: str) -> None:
     from ..atomic import atomic_write_text
 
-    folder = Path(models_dir) / remote.repo_id
+    folder = remote.record_dir(models_dir)
     data = read_record(folder)
     data["repo"], data["commit"] = remote.repo_id, commit
-    data.setdefault("files", {})[remote.path] = {"size": remote.size, "sha256": remote.sha256, "git_oid": remote.git_oid}
+    data.setdefault("files", {})[remote.record_key(models_dir)] = {
+        "size": remote.size, "sha256": remote.sha256, "git_oid": remote.git_oid,
+        **({"repo": remote.repo_id, "commit": commit, "path": remote.path} if remote.target else {})}
     atomic_write_text(folder / RECORD, json.dumps(data, indent=2, sort_keys=True))
 
 
-def _complete(models_dir: Path, remote: RemoteFile) -> bool:
+def is_complete(models_dir: Path, remote: RemoteFile) -> bool:
     dest = remote.dest(models_dir)
     if not dest.is_file() or dest.stat().st_size != remote.size:
         return False
-    recorded = read_record(Path(models_dir) / remote.repo_id).get("files", {}).get(remote.path, {})
+    recorded = read_record(remote.record_dir(models_dir)).get("files", {}).get(remote.record_key(models_dir), {})
     return not remote.sha256 or recorded.get("sha256") == remote.sha256
 
 
-def _part(dest: Path) -> Path:
+def part_path(dest: Path) -> Path:
     return dest.with_name(dest.name + PART)
 
 
 def _part_size(dest: Path) -> int:
-    part = _part(dest)
+    part = part_path(dest)
     return part.stat().st_size if part.is_file() else 0
 
 
@@ -292,7 +310,7 @@ def _covers(skip_pattern: str, pattern: str) -> bool:
     return skip_pattern == "*" or pattern == skip_pattern or fnmatch.fnmatch(pattern, skip_pattern)
 
 
-def _commit(repo_id: str, patterns: list[str], endpoint: str | None, token) -> str:
+def hub_commit(repo_id: str, patterns: list[str], endpoint: str | None, token) -> str:
     """The commit `main` points to, asked once without retries so that offline fails fast."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import HfHubHTTPError
@@ -312,7 +330,7 @@ def _commit(repo_id: str, patterns: list[str], endpoint: str | None, token) -> s
     return meta.commit_hash
 
 
-def _list(repo_id: str, commit: str, endpoint: str | None, token) -> list[RemoteFile]:
+def hub_files(repo_id: str, commit: str, endpoint: str | None, token) -> list[RemoteFile]:
     from huggingface_hub import HfApi
     from huggingface_hub.hf_api import RepoFile
 

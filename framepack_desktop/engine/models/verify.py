@@ -61,21 +61,21 @@ def verify_models(
     for shard in sorted(prepared.glob("*/*.safetensors")) if prepared.is_dir() else []:
         problems.extend(Problem(f"saved form {shard.parent.name}", shard, f"{d} (it is made again on the next load "
                                 "once deleted)") for d in _check_file(models_dir, shard, False))
-    problems.extend(_post_models(models_dir, on_file))
+    problems.extend(_post_models(models_dir, hashes, on_file))
     return list(dict.fromkeys(problems))  # shared components are met once per variant
 
 
-def _post_models(models_dir: Path, on_file: Callable[[Path], None] | None) -> list[Problem]:
-    """The optional RIFE / upscaler files (engine/post/files.py) that are present."""
+def _post_models(models_dir: Path, hashes: bool, on_file: Callable[[Path], None] | None) -> list[Problem]:
+    """The optional RIFE / upscaler files (engine/post/files.py) that are present; those that
+    `models download --finishing` fetched also against its record."""
     from ..post.files import file_problem, present_files
 
     problems = []
     for path in present_files(models_dir):
         if on_file is not None:
             on_file(path)
-        detail = file_problem(path)
-        if detail:
-            problems.append(Problem("finishing models", path, detail))
+        details = [file_problem(path)] + _check_record(models_dir, path, hashes)
+        problems.extend(Problem("finishing models", path, d) for d in details if d)
     return problems
 
 

@@ -52,6 +52,6 @@ def file_problem(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, UnicodeDecodeError) as exc:    # a damaged directory garbles names
         return f"{path} is cut off or damaged ({exc}); download it again"
     return f"{path} is damaged (member {bad} fails its checksum); download it again" if bad else None
