@@ -355,3 +355,31 @@ def test_a_text_only_video_is_generated_from_the_window_with_the_chosen_backgrou
     assert w.model.job.image == "" and w.model.job.background == "grey"
     assert w.model.origin == "Text only: starts from a grey background"
     assert probe_video(done.video).frames == w.model.job.num_frames
+
+
+def test_a_keyframe_moved_on_a_finished_video_is_made_again_only_where_it_changes(open_window, qtbot, make_image,
+                                                                                    tmp_path):
+    """Move a keyframe on the video just made, press Continue: the same video is updated, and only
+    the sections whose anchor changed (and those sampled after them) are sampled again."""
+    w = open_window()
+    fill_form(w, make_image(tmp_path / "start.png", (400, 300)), seconds=1.6, prompt="a cat walks")
+    pose = str(make_image(tmp_path / "pose.png", (400, 300), seed=7))
+    w.keyframes.load({0.9: pose})                   # section 2 of 4 (0.4 s each): anchors None, None, pose, pose
+    w.update_plan()
+    probe = Probe(w)
+    w.generate()
+    qtbot.waitUntil(lambda: bool(probe.of(Finished)) and not w.controller.running, timeout=RUN_TIMEOUT_MS)
+    (first,) = probe.of(Finished)
+    assert {e.section for e in probe.of(StepProgress)} == {0, 1, 2, 3}
+
+    w.move_keyframe(0.9, 0.5)                       # into section 1: sections 1 and 0 change
+    assert [s.anchor for s in w.model.sections] == [None, pose, pose, pose]
+    assert w.stage.resume_job.isVisibleTo(w)
+    again = Probe(w)
+    w.stage.resume_job.click()
+    qtbot.waitUntil(lambda: bool(again.of(Finished)) and not w.controller.running, timeout=RUN_TIMEOUT_MS)
+    (second,) = again.of(Finished)
+    assert {e.section for e in again.of(StepProgress)} == {0, 1}          # 3 and 2 were kept
+    assert second.video == first.video and w.model.job.keyframes == {0.5: pose}
+    assert [s.state for s in w.model.sections] == [DONE] * 4
+    assert probe_video(second.video).frames == w.model.job.num_frames

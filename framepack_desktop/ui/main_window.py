@@ -312,7 +312,8 @@ class MainWindow(QMainWindow):
         kept = {s for s, fp in new.prints.items() if old.prints.get(s) == fp}
         self.model.replan(new, kept)
         self.status_text.setText(f"Keyframe moved to {to:g} s: {len(new.sections) - len(kept)} of "
-                                 f"{len(new.sections)} sections to make again")
+                                 f"{len(new.sections)} sections to make again (Continue makes them)")
+        self._update_actions()
 
     def shows_video(self) -> bool:
         """The stage holds a video (finished, stopped early, or opened from History): the form's
@@ -478,7 +479,8 @@ class MainWindow(QMainWindow):
         stopped = " (stopped early)" if self.model.phase == CANCELLED else ""
         self.stage.show_result(video if has_video else None,
                                f"Saved{stopped}: {Path(video).name}" if has_video else "",
-                               can_continue=idle and self.model.phase == CANCELLED and self.model.job is not None,
+                               can_continue=idle and self.model.job is not None and (
+                                   self.model.phase == CANCELLED or self.model.has_changed_sections()),
                                can_extend=idle and has_video and self.model.phase == FINISHED)
         self.stage.set_actions(has_video, self.model.is_ready(self.playback.position))
         self.finish_panel.set_source(video if has_video else "")

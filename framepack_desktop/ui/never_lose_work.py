@@ -89,8 +89,16 @@ class NeverLoseWork(QObject):
 
     @Slot()
     def continue_stopped(self) -> None:
-        if self.model.job is not None and self.model.phase == CANCELLED:
-            self._run_now(self.model.job, f"Continuing {Path(self.model.job.output).name}")
+        """Go on with the job on the stage: a stopped one where it stopped, or a finished one whose
+        job was changed there (a keyframe moved): the engine keeps every section whose fingerprint
+        still matches and makes only the others."""
+        job = self.model.job
+        if job is None:
+            return
+        if self.model.phase == CANCELLED:
+            self._run_now(job, f"Continuing {Path(job.output).name}")
+        elif self.model.has_changed_sections():
+            self._run_now(job, f"Making the changed sections of {Path(job.output).name}")
 
     def _run_now(self, job: Job, message: str) -> None:
         if not self.models_ready():

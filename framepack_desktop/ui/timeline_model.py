@@ -156,6 +156,11 @@ class TimelineModel:
             s.state = states.get(s.section, PLANNED) if s.section in kept else PLANNED
         self._changed()
 
+    def has_changed_sections(self) -> bool:
+        """A finished video whose job was changed on the stage (a keyframe moved): some of its
+        sections are planned again, and continuing makes only those."""
+        return self.phase == FINISHED and any(s.state == PLANNED for s in self.sections)
+
     def show_file(self, video: str, num_frames: int, fps: float, size: tuple[int, int]) -> None:
         """A video with no job or frame store (a finished copy, any MP4): one span, no sections."""
         self._reset()
