@@ -15,9 +15,7 @@ Heavy imports (torch, Qt) happen inside the subcommands, so `--help` is instant.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from .engine.choices import BACKGROUNDS, MEMORY_MODES, PRECISIONS, RESOLUTIONS, SAMPLERS, STEP_CACHES, VARIANTS
@@ -317,34 +315,24 @@ def _takes(job_dir: Path, prune: bool = False) -> int:
 
 
 def _run(job) -> int:
-    from .cli_progress import Progress
+    from .cli_progress import Progress, stop_on_ctrl_c
     from .engine import events as ev
     from .engine.runner import run_job
 
-    cancel = threading.Event()
-
-    def on_interrupt(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        print("\nstopping after this step (Ctrl+C again to abort at once)...", file=sys.stderr)
-        cancel.set()
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
     progress = Progress(sys.stderr)
     code = EXIT_FAILED
-    events = run_job(job, cancel)
-    try:
-        for event in events:
-            progress.show(event)
-            if isinstance(event, ev.Finished):
-                code = EXIT_OK
-            elif isinstance(event, ev.Cancelled):
-                code = EXIT_CANCELLED
-    except KeyboardInterrupt:
-        events.close()
-        print(f"\naborted; every finished section is kept: framepack-desktop resume \"{job.job_dir}\" continues.",
-              file=sys.stderr)
-        code = EXIT_CANCELLED
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with stop_on_ctrl_c("stopping after this step (Ctrl+C again to abort at once)...") as cancel:
+        events = run_job(job, cancel)
+        try:
+            for event in events:
+                progress.show(event)
+                if isinstance(event, ev.Finished):
+                    code = EXIT_OK
+                elif isinstance(event, ev.Cancelled):
+                    code = EXIT_CANCELLED
+        except KeyboardInterrupt:
+            events.close()
+            print(f"\naborted; every finished section is kept: framepack-desktop resume \"{job.job_dir}\" continues.",
+                  file=sys.stderr)
+            code = EXIT_CANCELLED
     return code

@@ -15,10 +15,7 @@ message), 130 stopped by Ctrl+C (a download then resumes on the next run).
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-import time
 from pathlib import Path
 
 from .engine.choices import VARIANTS
@@ -157,58 +154,43 @@ def _verify(folder: Path, variants: tuple[str, ...], hashes: bool) -> int:
 def _download(folder: Path, variants: tuple[str, ...], precision: str, finishing: bool = False) -> int:
     import os
 
+    from .cli_progress import Throttle, stop_on_ctrl_c
     from .engine.models.download import download_models
     from .engine.models.finishing import download_finishing
     from .engine.models.errors import DownloadCancelled
 
-    cancel = threading.Event()
-    shown = [0.0]
-
-    def on_interrupt(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        print("\nstopping (Ctrl+C again to quit at once); the download resumes next time", file=sys.stderr)
-        cancel.set()
+    throttle = Throttle()
 
     def progress(done: float, total: float, text: str) -> None:
-        now = time.monotonic()
-        if now - shown[0] < 0.5 and done < total:
-            return
-        shown[0] = now
-        percent = 100 * done / total if total else 100
-        print(f"\r{done / GB:7.2f} / {total / GB:.2f} GB ({percent:5.1f}%)  {text[-60:]:<60}", end="", file=sys.stderr,
-              flush=True)
+        if throttle.due(done >= total):
+            percent = 100 * done / total if total else 100
+            print(f"\r{done / GB:7.2f} / {total / GB:.2f} GB ({percent:5.1f}%)  {text[-60:]:<60}", end="",
+                  file=sys.stderr, flush=True)
 
-    previous = signal.signal(signal.SIGINT, on_interrupt) if threading.current_thread() is threading.main_thread() else None
-    try:
-        endpoint = os.environ.get("HF_ENDPOINT") or None
-        if finishing:
-            placed = download_finishing(folder, progress=progress, cancel=cancel, endpoint=endpoint)
-            print("\n" + "\n".join(f"  {p}" for p in placed), file=sys.stderr)
-        else:
-            download_models(folder, variants, precision, progress=progress, cancel=cancel, endpoint=endpoint)
-    except DownloadCancelled as e:
-        print(f"\n{e}", file=sys.stderr)
-        return EXIT_CANCELLED
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    with stop_on_ctrl_c("stopping (Ctrl+C again to quit at once); the download resumes next time") as cancel:
+        try:
+            endpoint = os.environ.get("HF_ENDPOINT") or None
+            if finishing:
+                placed = download_finishing(folder, progress=progress, cancel=cancel, endpoint=endpoint)
+                print("\n" + "\n".join(f"  {p}" for p in placed), file=sys.stderr)
+            else:
+                download_models(folder, variants, precision, progress=progress, cancel=cancel, endpoint=endpoint)
+        except DownloadCancelled as e:
+            print(f"\n{e}", file=sys.stderr)
+            return EXIT_CANCELLED
     print(f"\nModels are in {folder}.", file=sys.stderr)
     return EXIT_OK
 
 
 def _calibrate(folder: Path, variants: tuple[str, ...], args: argparse.Namespace) -> int:
     """Calibrate MagCache for each variant; Ctrl+C stops after the current step, storing nothing."""
-    from .cli_progress import Progress
+    from .cli_progress import Progress, stop_on_ctrl_c
     from .engine.calibrate import PROMPT, calibrate_magcache
     from .engine.errors import BadSettings
 
     if args.sections < 1 or args.steps < 2:
         raise BadSettings("Calibration needs at least 1 section of at least 2 steps.")
-    cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set()) \
-        if threading.current_thread() is threading.main_thread() else None
-    try:
+    with stop_on_ctrl_c("stopping after this step; nothing is stored (Ctrl+C again to quit at once)") as cancel:
         for variant in variants:
             print(f"calibrating MagCache for the {variant} model ({args.sections} sections of {args.steps} steps)",
                   file=sys.stderr)
@@ -216,9 +198,6 @@ def _calibrate(folder: Path, variants: tuple[str, ...], args: argparse.Namespace
                                         sections=args.sections, steps=args.steps, resolution=args.resolution,
                                         device=args.device, cancel=cancel, on_event=Progress(sys.stderr).show)
             print(f"{variant}: {len(result.ratios)} ratios from {result.sections} sections -> {result.path}")
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
     return EXIT_OK
 
 

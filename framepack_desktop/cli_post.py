@@ -11,9 +11,7 @@ The same `run_post` as the window's Finish panel. Exit status: 0 written, 1 a pr
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -42,43 +40,30 @@ def add_post_command(subparsers) -> argparse.ArgumentParser:
 
 
 def run_post_command(args: argparse.Namespace) -> int:
-    from .cli_progress import format_seconds
+    from .cli_progress import Throttle, format_seconds, stop_on_ctrl_c
     from .engine.errors import JobCancelled
     from .engine.post import PostPlan, run_post
 
     plan = PostPlan(trim=args.trim, loop=args.loop, upscale=args.upscale, upscaler=args.upscaler,
                     interpolate=args.interpolate, interpolator=args.interpolator, format=args.format,
                     every=args.every)
-    cancel = threading.Event()
-    shown = [0.0]
-
-    def on_interrupt(signum, frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        print("\nstopping (Ctrl+C again to quit at once)...", file=sys.stderr)
-        cancel.set()
+    throttle = Throttle()
 
     def progress(p) -> None:
-        now = time.monotonic()
-        if now - shown[0] < 0.5 and p.done < p.total:
-            return
-        shown[0] = now
-        rate = p.done / p.seconds if p.seconds else 0.0
-        eta = (p.total - p.done) / rate if rate else None
-        print(f"\r{p.done}/{p.total} frames  {rate:5.1f} fps  ETA {format_seconds(eta)}", end="",
-              file=sys.stderr, flush=True)
+        if throttle.due(p.done >= p.total):
+            rate = p.done / p.seconds if p.seconds else 0.0
+            eta = (p.total - p.done) / rate if rate else None
+            print(f"\r{p.done}/{p.total} frames  {rate:5.1f} fps  ETA {format_seconds(eta)}", end="",
+                  file=sys.stderr, flush=True)
 
-    previous = signal.signal(signal.SIGINT, on_interrupt) if threading.current_thread() is threading.main_thread() else None
     started = time.monotonic()
-    try:
-        out = run_post(args.input, Path(args.out), plan, models_dir=_models_dir(args.models), cancel=cancel,
-                       progress=progress, overwrite=args.overwrite)
-    except JobCancelled:
-        print("\nstopped; nothing was written", file=sys.stderr)
-        return EXIT_CANCELLED
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    with stop_on_ctrl_c("stopping (Ctrl+C again to quit at once)...") as cancel:
+        try:
+            out = run_post(args.input, Path(args.out), plan, models_dir=_models_dir(args.models), cancel=cancel,
+                           progress=progress, overwrite=args.overwrite)
+        except JobCancelled:
+            print("\nstopped; nothing was written", file=sys.stderr)
+            return EXIT_CANCELLED
     print(f"\n{plan.describe()}: wrote {out} in {format_seconds(time.monotonic() - started)}", file=sys.stderr)
     return EXIT_OK
 

@@ -1,6 +1,13 @@
-"""The headless progress display: one updating bar while sampling, one line per finished section."""
+"""The headless progress display: one updating bar while sampling, one line per finished section;
+and what every long command does with Ctrl+C (render, post, downloads, calibration)."""
 from __future__ import annotations
 
+import contextlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
 from typing import TextIO
 
 from .engine import events as ev
@@ -14,6 +21,41 @@ def format_seconds(seconds: float | None) -> str:
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c(message: str) -> Iterator[threading.Event]:
+    """Within the block, the first Ctrl+C sets the yielded event (the work stops at its next check)
+    and prints `message`; a second one raises KeyboardInterrupt at once. Signals reach only the main
+    thread: elsewhere (a test's thread) the event is yielded with no handler."""
+    cancel = threading.Event()
+
+    def on_interrupt(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        print(f"\n{message}", file=sys.stderr)
+        cancel.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield cancel
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+class Throttle:
+    """At most one progress line per `seconds`, and always the last one."""
+
+    def __init__(self, seconds: float = 0.5):
+        self.seconds, self._shown = seconds, 0.0
+
+    def due(self, final: bool) -> bool:
+        now = time.monotonic()
+        if now - self._shown < self.seconds and not final:
+            return False
+        self._shown = now
+        return True
 
 
 class Progress:
