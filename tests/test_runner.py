@@ -206,3 +206,20 @@ def test_two_runs_of_one_job_write_the_same_mp4_bytes(job, tmp_path):
         shutil.move(out, tmp_path / f"run{k}.mp4")
         shutil.move(tmp_path / "out.job", tmp_path / f"run{k}.job")
     assert digests[0] == digests[1]
+
+
+def test_a_run_makes_its_plan_once(job, monkeypatch):
+    """Making a plan hashes the input images (and an extension's whole video): the runner makes it
+    once and hands it to the job folder instead of each making its own."""
+    from framepack_desktop.engine.plan import Plan
+
+    made = []
+    of = Plan.of.__func__
+
+    def counting(cls, *args, **kwargs):
+        made.append(args[0])
+        return of(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Plan, "of", classmethod(counting))
+    assert isinstance(list(run_job(job))[-1], ev.Finished)
+    assert len(made) == 1

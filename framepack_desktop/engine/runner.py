@@ -186,7 +186,7 @@ class _JobRun:
             raise OutputNotWritable(f"The output '{out}' must be a file name ending in .mp4.")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            self.folder = JobFolder(self.job)
+            self.folder = JobFolder(self.job, self.plan)
         except OSError as e:
             raise OutputNotWritable(
                 f"Cannot write to '{out.parent}' ({e.strerror}). Choose an output folder you can write to."

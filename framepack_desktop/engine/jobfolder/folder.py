@@ -47,7 +47,9 @@ def _open_log(path):
 class JobFolder:
     """The folder of the job being run: locked, its job.json current, notes on what was repaired."""
 
-    def __init__(self, job: Job):
+    def __init__(self, job: Job, plan: Plan | None = None):
+        """`plan`: the job's plan when the caller has made it already (making one hashes the input
+        images and, for an extension, the video it continues)."""
         self.job = job
         self.path = job.job_dir
         self.sections = SectionFiles(self.path)
@@ -65,7 +67,7 @@ class JobFolder:
                 f"The job in '{self.path}' is already running in another window or command line. "
                 "Wait for it to finish or stop it there."
             ) from e
-        self._plan: Plan | None = None
+        self._plan: Plan | None = plan
         with contextlib.ExitStack() as undo:
             undo.callback(self._lock.release)  # a full disk here must not leave the job locked
             self._remove_temporaries()
