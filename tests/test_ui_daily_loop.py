@@ -10,10 +10,11 @@ import gc
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Slot
+from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop_recorder import Recorder
+from window_probe import Probe
 from framepack_desktop.engine import events as ev
 from framepack_desktop.engine.runner import run_job
 from framepack_desktop.engine.session import ModelSession
@@ -54,22 +55,6 @@ def window(qtbot, paths, session):
     w.deleteLater()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
-
-
-class Probe(QObject):
-    def __init__(self, window, on_event=None):
-        super().__init__()
-        self.events, self.on_event = [], on_event
-        window.controller.eventApplied.connect(self.seen)
-
-    @Slot(object)
-    def seen(self, e):
-        self.events.append(e)
-        if self.on_event is not None:
-            self.on_event(e)
-
-    def of(self, kind):
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 def fill_form(qtbot, w, image, prompt="a fox runs", seconds=1.2):

@@ -20,7 +20,8 @@ from framepack_desktop.settings import AppPaths, Settings, load_settings, save_s
 from framepack_desktop.ui.main_window import MainWindow
 from framepack_desktop.ui.timeline_model import FINISHED
 
-from test_ui_never_lose_work import TIMEOUT_MS, Probe
+from test_ui_never_lose_work import TIMEOUT_MS
+from window_probe import Probe
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.slow]  # a demo generation, then continued
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEvent, QObject, Slot
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
+from window_probe import Probe
 from framepack_desktop.engine import events as ev
 from framepack_desktop.engine.job import Job
 from framepack_desktop.engine.jobfolder import SectionFiles, load_job
@@ -61,30 +62,6 @@ def copy_of(finished, out_dir, name="fox"):
     out_dir.mkdir(exist_ok=True)
     shutil.copytree(finished.job_dir, out_dir / f"{name}.job", ignore=shutil.ignore_patterns(".lock", "state.json"))
     return load_job(out_dir / f"{name}.job")
-
-
-class Probe(QObject):
-    def __init__(self, window, on_event=None):
-        super().__init__()
-        self.events, self.on_event, self.window = [], on_event, window
-        window.controller.eventApplied.connect(self.seen)
-
-    @Slot(object)
-    def seen(self, e):
-        self.events.append(e)
-        if self.on_event is not None:
-            self.on_event(e)
-
-    def of(self, kind):
-        return [e for e in self.events if isinstance(e, kind)]
-
-    def sampled(self):
-        return {e.section for e in self.of(ev.StepProgress)}
-
-    def wait_outcome(self, qtbot, kind=ev.Finished):
-        qtbot.waitUntil(lambda: bool(self.of(kind) or self.of(ev.Failed)) and not self.window.controller.running
-                        and self.window.tasks.idle, timeout=TIMEOUT_MS)     # the takes are read off the GUI thread
-        assert not self.of(ev.Failed), self.of(ev.Failed)[0].detail
 
 
 @pytest.fixture
