@@ -2,44 +2,10 @@
 as one queue group, each driven as a user does (offscreen Qt, demo models)."""
 from __future__ import annotations
 
-from pathlib import Path
+from PySide6.QtCore import QPoint, Qt
 
-import numpy as np
-import pytest
-from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
-
-from desktop_recorder import Recorder
 from framepack_desktop.engine.job import Job
-from framepack_desktop.settings import AppPaths, Settings, load_settings, save_settings
-from framepack_desktop.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def paths(tmp_path):
-    p = AppPaths.under(tmp_path / "home").ensure()
-    save_settings(p, Settings(models_dir="demo", random_seed=False))
-    return p
-
-
-@pytest.fixture
-def open_window(qtbot, paths):
-    def make():
-        w = MainWindow(paths, load_settings(paths), desktop=Recorder())
-        qtbot.addWidget(w)
-        return w
-    return make
-
-
-def image(path, w=640, h=480, value=90):
-    Image.fromarray(np.full((h, w, 3), value, np.uint8)).save(path)
-    return str(path)
-
-
-def urls(*files):
-    m = QMimeData()
-    m.setUrls([QUrl.fromLocalFile(str(f)) for f in files])
-    return m
+from test_ui_window_basics import image, open_window, paths, urls  # noqa: F401 (fixtures)
 
 
 def test_prompt_blending_is_a_form_field_the_job_carries_and_a_loaded_job_restores(open_window, tmp_path):

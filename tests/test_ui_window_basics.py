@@ -33,8 +33,8 @@ def open_window(qtbot, paths):
     return make
 
 
-def image(path, w=640, h=480):
-    Image.fromarray(np.full((h, w, 3), 90, np.uint8)).save(path)
+def image(path, w=640, h=480, value=90):
+    Image.fromarray(np.full((h, w, 3), value, np.uint8)).save(path)
     return str(path)
 
 
