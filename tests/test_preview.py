@@ -108,3 +108,15 @@ def test_wrong_shapes_are_refused():
         latent_preview(torch.zeros(2, 16, 9, 6, 8))
     with pytest.raises(ValueError):
         latent_rgb_projection(0)
+
+
+def test_a_non_finite_step_previews_as_grey_without_a_cast_warning():
+    import warnings
+
+    x0 = torch.full((1, 16, 2, 4, 5), float("nan"))
+    x0[..., 0, 0] = float("inf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")             # numpy warns when it casts NaN to uint8
+        strip = latent_preview(x0)
+    assert strip.dtype == np.uint8 and strip.shape == (4, 10, 3)
+    assert (strip[1:, 1:] == 128).all()            # NaN -> 0 in [-1, 1] -> mid grey

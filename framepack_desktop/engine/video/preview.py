@@ -81,8 +81,9 @@ def project_latents(x0: torch.Tensor) -> torch.Tensor:
 
 
 def latent_preview_frames(x0: torch.Tensor) -> np.ndarray:
-    """[1, C, T, h, w] latents -> T x h x w x 3 uint8 preview frames."""
-    return pixels_to_uint8(project_latents(x0).numpy())
+    """[1, C, T, h, w] latents -> T x h x w x 3 uint8 preview frames. A step that went non-finite
+    (the runner stops the job after it) previews as grey, not as whatever casting NaN gives."""
+    return pixels_to_uint8(project_latents(x0).nan_to_num(0.0, posinf=1.0, neginf=-1.0).numpy())
 
 
 def latent_preview(x0: torch.Tensor) -> np.ndarray:
